@@ -1,0 +1,1 @@
+"""Territoire gateway: verify, aggregate, anonymize, store and forward node readings."""

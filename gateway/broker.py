@@ -1,0 +1,116 @@
+"""Run a private Mosquitto: on a free port, with a configuration written by us.
+
+In production Mosquitto runs as its own systemd service and the gateway only writes its
+configuration and reloads it; tests and the demo start a private instance with this class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["BrokerError", "MosquittoProcess", "free_port"]
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started or did not answer."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_listening(port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class MosquittoProcess:
+    """One private Mosquitto process in its own directory.
+
+    ``extra_conf`` is appended to the listener configuration (ACLs, password file...).
+    The port stays the same across ``kill`` / ``start`` so clients can reconnect.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+        self.workdir = workdir
+        self.port = port if port is not None else free_port()
+        self.extra_conf = extra_conf
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.conf_path = workdir / "mosquitto.conf"
+        self.log_path = workdir / "mosquitto.log"
+
+    def write_config(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = (
+            f"listener {self.port} 127.0.0.1\n"
+            "persistence false\n"
+            f"log_dest file {self.log_path}\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            "max_queued_messages 100000\n"
+        )
+        if "allow_anonymous" not in self.extra_conf:
+            conf += "allow_anonymous true\n"
+        tmp = self.conf_path.with_suffix(".tmp")
+        tmp.write_text(conf + self.extra_conf)
+        os.replace(tmp, self.conf_path)
+
+    def start(self, timeout: float = 10.0) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            raise BrokerError("mosquitto is not installed (run `make venv`, which installs it)")
+        self.write_config()
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed binary, our own config file
+            [binary, "-c", str(self.conf_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        if not _wait_listening(self.port, time.monotonic() + timeout):
+            err = b""
+            if self.proc.poll() is not None and self.proc.stderr is not None:
+                err = self.proc.stderr.read()
+            self.stop()
+            raise BrokerError(f"mosquitto did not listen on {self.port}: {err.decode()[-500:]}")
+
+    def reload(self) -> None:
+        """Re-read the configuration (password file and ACLs) without dropping clients."""
+        self.write_config()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like; in-flight messages are lost."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+        self.proc = None
+
+    def __enter__(self) -> MosquittoProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

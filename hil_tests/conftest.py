@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.broker import MosquittoProcess
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[MosquittoProcess]:
+    """A private Mosquitto on a free port (never the shared one on 1883)."""
+    with MosquittoProcess(tmp_path / "broker") as broker:
+        yield broker
