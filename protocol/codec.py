@@ -1,0 +1,305 @@
+"""Encode and decode the signed messages of docs/protocol.md. Pure functions of bytes.
+
+A message on the wire is ``BODY + b" " + MAC`` where BODY is a compact JSON object and MAC is
+the unpadded base64url HMAC-SHA256 of BODY under the node's secret (43 characters).
+Decoding never raises on input: it returns a value or a :class:`Reject` with a reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
+
+import orjson
+
+from protocol.metrics import BATTERY, METRICS
+
+__all__ = [
+    "MAC_B64_LEN",
+    "MAX_MESSAGE_BYTES",
+    "Ack",
+    "Reading",
+    "Reject",
+    "State",
+    "compute_mac",
+    "decode_ack",
+    "decode_reading",
+    "decode_state",
+    "encode_ack",
+    "encode_reading",
+    "encode_state",
+    "format_value",
+    "mac_matches",
+    "parse_body",
+    "sign",
+    "split_signed",
+    "valid_node_id",
+]
+
+MAC_B64_LEN = 43
+MAX_MESSAGE_BYTES = 1024
+MAX_METRICS_PER_READING = 16
+MAX_ACK_ITEMS = 64
+COUNTER_MAX = 2**53 - 1
+NODE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+TEXT_MAX = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Why an input was refused: ``reason`` is a stable label for counters, ``detail`` for logs."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    node_id: str
+    key_id: int
+    counter: int
+    t: int
+    fw: str
+    measures: dict[str, float]
+    bat: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    node_id: str
+    key_id: int
+    t: int
+    ok: tuple[int, ...] = ()
+    no: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    node_id: str
+    key_id: int
+    t: int
+    status: str
+    boot: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------- signing
+
+
+def compute_mac(secret: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, body, hashlib.sha256).digest()
+
+
+def _b64url(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+def sign(secret: bytes, body: bytes) -> bytes:
+    return body + b" " + _b64url(compute_mac(secret, body))
+
+
+def split_signed(message: bytes) -> tuple[bytes, bytes] | Reject:
+    """Separate BODY and MAC without trusting either."""
+    if len(message) > MAX_MESSAGE_BYTES:
+        return Reject("oversized", f"{len(message)} bytes > {MAX_MESSAGE_BYTES}")
+    if len(message) < MAC_B64_LEN + 3 or message[-MAC_B64_LEN - 1] != 0x20:
+        return Reject("malformed", "no signature suffix")
+    return message[: -MAC_B64_LEN - 1], message[-MAC_B64_LEN:]
+
+
+def mac_matches(secret: bytes, body: bytes, mac_b64: bytes) -> bool:
+    # constant-time: a timing difference would let an attacker guess the MAC byte by byte
+    return hmac.compare_digest(_b64url(compute_mac(secret, body)), mac_b64)
+
+
+# ---------------------------------------------------------------------------------- encoding
+
+
+def format_value(decimals: int, value: float) -> str:
+    """The one number format of the protocol (the firmware uses the same rule)."""
+    if decimals == 0:
+        return "%d" % round(value)
+    return "%.*f" % (decimals, value)
+
+
+def _json_str(text: str) -> str:
+    return orjson.dumps(text).decode()
+
+
+def encode_reading(
+    node_id: str,
+    key_id: int,
+    counter: int,
+    t: int,
+    fw: str,
+    measures: Sequence[tuple[str, float]] | Mapping[str, float],
+    bat: float | None = None,
+) -> bytes:
+    """Canonical body of a reading: fields in protocol order, numbers at their wire precision."""
+    items = measures.items() if isinstance(measures, Mapping) else measures
+    parts = [
+        '{"y":"r","n":',
+        _json_str(node_id),
+        ',"k":%d,"c":%d,"t":%d,"fw":' % (key_id, counter, t),
+        _json_str(fw),
+    ]
+    if bat is not None:
+        parts.append(',"bat":' + format_value(BATTERY.decimals, bat))
+    parts.append(',"m":{')
+    parts.append(
+        ",".join(
+            _json_str(key) + ":" + format_value(METRICS[key].decimals, value)
+            for key, value in items
+        )
+    )
+    parts.append("}}")
+    return "".join(parts).encode()
+
+
+def _int_list(values: Sequence[int]) -> str:
+    return ",".join("%d" % v for v in values)
+
+
+def encode_ack(
+    node_id: str, key_id: int, t: int, ok: Sequence[int], no: Sequence[tuple[int, str]] = ()
+) -> bytes:
+    no_items = ",".join("[%d,%s]" % (c, _json_str(r)) for c, r in no)
+    return (
+        '{"y":"a","n":%s,"k":%d,"t":%d,"ok":[%s],"no":[%s]}'
+        % (_json_str(node_id), key_id, t, _int_list(ok), no_items)
+    ).encode()
+
+
+def encode_state(
+    node_id: str, key_id: int, t: int, status: str, boot: int, extra: Mapping[str, Any]
+) -> bytes:
+    head = '{"y":"s","n":%s,"k":%d,"t":%d,"st":%s,"boot":%d' % (
+        _json_str(node_id),
+        key_id,
+        t,
+        _json_str(status),
+        boot,
+    )
+    tail = "".join(",%s:%s" % (_json_str(k), orjson.dumps(v).decode()) for k, v in extra.items())
+    return (head + tail + "}").encode()
+
+
+# ---------------------------------------------------------------------------------- decoding
+
+
+def parse_body(body: bytes) -> dict[str, Any] | Reject:
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return Reject("malformed", f"not JSON: {exc.msg}")
+    if not isinstance(obj, dict):
+        return Reject("malformed", "body is not a JSON object")
+    return obj
+
+
+def _is_int(v: object) -> TypeGuard[int]:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return math.isfinite(v)
+
+
+def valid_node_id(v: object) -> bool:
+    return (
+        isinstance(v, str) and 3 <= len(v) <= TEXT_MAX and set(v) <= NODE_ID_CHARS and v[0] != "-"
+    )
+
+
+def _header(obj: dict[str, Any], kind: str) -> Reject | None:
+    if obj.get("y") != kind:
+        return Reject("malformed", f"message type is not {kind!r}")
+    if not valid_node_id(obj.get("n")):
+        return Reject("malformed", "bad node id")
+    k = obj.get("k")
+    if not _is_int(k) or not 1 <= k <= 65535:
+        return Reject("malformed", "bad key id")
+    t = obj.get("t")
+    if not _is_int(t) or not 0 <= t < 2**32:
+        return Reject("malformed", "bad timestamp")
+    return None
+
+
+def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
+    """Validate the shape and the value ranges of a parsed reading body."""
+    bad = _header(obj, "r")
+    if bad is not None:
+        return bad
+    c, fw, m, bat = obj.get("c"), obj.get("fw"), obj.get("m"), obj.get("bat")
+    if not _is_int(c) or not 1 <= c <= COUNTER_MAX:
+        return Reject("malformed", "bad counter")
+    if not isinstance(fw, str) or not 1 <= len(fw) <= TEXT_MAX:
+        return Reject("malformed", "bad firmware version")
+    if not isinstance(m, dict) or not 1 <= len(m) <= MAX_METRICS_PER_READING:
+        return Reject("malformed", "measurements must be a non-empty object")
+    measures: dict[str, float] = {}
+    for key, value in m.items():
+        metric = METRICS.get(key)
+        if metric is None:
+            return Reject("unknown_metric", f"unknown metric {key[:TEXT_MAX]!r}")
+        if not _is_number(value):
+            return Reject("malformed", f"{key} is not a number")
+        if not metric.lo <= value <= metric.hi:
+            return Reject("out_of_range", f"{key}={value} outside [{metric.lo}, {metric.hi}]")
+        measures[key] = float(value)
+    if bat is not None:
+        if not _is_number(bat):
+            return Reject("malformed", "battery is not a number")
+        if not BATTERY.lo <= bat <= BATTERY.hi:
+            return Reject("out_of_range", f"bat={bat} outside [{BATTERY.lo}, {BATTERY.hi}]")
+    return Reading(
+        node_id=obj["n"],
+        key_id=obj["k"],
+        counter=c,
+        t=obj["t"],
+        fw=fw,
+        measures=measures,
+        bat=None if bat is None else float(bat),
+    )
+
+
+def decode_ack(obj: dict[str, Any]) -> Ack | Reject:
+    bad = _header(obj, "a")
+    if bad is not None:
+        return bad
+    ok, no = obj.get("ok"), obj.get("no")
+    if not isinstance(ok, list) or not isinstance(no, list) or len(ok) + len(no) > MAX_ACK_ITEMS:
+        return Reject("malformed", "bad ack lists")
+    if not all(_is_int(c) for c in ok):
+        return Reject("malformed", "bad acknowledged counter")
+    pairs: list[tuple[int, str]] = []
+    for item in no:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not _is_int(item[0])
+            or not isinstance(item[1], str)
+        ):
+            return Reject("malformed", "bad refusal entry")
+        pairs.append((item[0], item[1]))
+    return Ack(obj["n"], obj["k"], obj["t"], tuple(ok), tuple(pairs))
+
+
+def decode_state(obj: dict[str, Any]) -> State | Reject:
+    bad = _header(obj, "s")
+    if bad is not None:
+        return bad
+    status, boot = obj.get("st"), obj.get("boot")
+    if status not in ("online", "offline"):
+        return Reject("malformed", "bad status")
+    if not _is_int(boot) or boot < 0:
+        return Reject("malformed", "bad boot count")
+    extra = {k: v for k, v in obj.items() if k not in ("y", "n", "k", "t", "st", "boot")}
+    return State(obj["n"], obj["k"], obj["t"], status, boot, extra)
