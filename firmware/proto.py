@@ -26,6 +26,21 @@ DECIMALS = {
 }
 
 
+# stable metric numbering for compact storage in the flash outbox (append only, never reorder)
+KEYS = (
+    "temp_c",
+    "rh_pct",
+    "p_hpa",
+    "pm25_ugm3",
+    "pm10_ugm3",
+    "laeq_db",
+    "lamax_db",
+    "people_n",
+    "fill_pct",
+    "soil_pct",
+)
+
+
 def fmt(decimals, value):
     if decimals == 0:
         return "%d" % round(value)
