@@ -7,6 +7,7 @@ configuration and reloads it; tests and the demo start a private instance with t
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import shutil
 import signal
@@ -55,6 +56,9 @@ class MosquittoProcess:
     def write_config(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = (
+            # run as whoever started us: Mosquitto started as root would otherwise switch to
+            # the 'mosquitto' user and lose access to our private files
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             "persistence false\n"
             f"log_dest file {self.log_path}\n"

@@ -1,0 +1,55 @@
+# Territoire: two commands on a fresh Debian machine.
+#   make demo   runs the whole chain locally (emulated nodes, private Mosquitto, ...)
+#   make test   runs every test, the linters and the type checkers
+# Every install step lives here: Debian packages, the virtualenv, pinned Python packages.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STUBS  := $(VENV)/mpy-stubs
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := mosquitto mosquitto-clients
+
+.PHONY: demo test venv system lint typecheck typecheck-firmware pytest clean
+
+demo: venv
+	$(BIN)/territoire demo
+
+test: venv lint typecheck pytest
+
+# Debian packages, installed only when missing (apt-get update once, first).
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-firmware-stubs.txt pyproject.toml
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade --target $(STUBS) -r requirements-firmware-stubs.txt
+	touch $@
+
+venv: system $(VENV)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv typecheck-firmware
+	$(BIN)/mypy
+
+typecheck-firmware: venv
+	cd firmware && MYPYPATH=$(abspath $(STUBS)):. ../$(BIN)/mypy --config-file mypy.ini \
+	  --custom-typeshed-dir $(abspath $(STUBS)) $$(find . -name '*.py' | sort)
+
+pytest: venv
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,301 @@
+# The node application: measure on a schedule, keep every reading in the flash outbox, send
+# the outbox oldest first over MQTT, and let a reading go only when the gateway acknowledges
+# its counter. Hardware (machine, network) is injected so the same code runs on an ESP32 and
+# in the emulated board. See docs/firmware.md.
+# RAM: about 9 KB once imported (module bytecode and the Node object).
+import gc
+import json
+import sys
+import time
+
+import asyncio
+import binascii
+import clock
+import counter
+import outbox
+import proto
+import version
+from micropython import const
+
+_PREFIX = "territoire/v1/node/"
+_MAX_INFLIGHT = const(8)
+
+
+def load_config(path="node.json"):
+    with open(path) as f:
+        cfg = json.load(f)
+    for key in ("id", "kid", "secret", "mqtt", "sensors"):
+        if key not in cfg:
+            raise ValueError("node.json: missing " + key)
+    return cfg
+
+
+def _mem_peak():
+    import micropython
+
+    f = getattr(micropython, "mem_peak", None)
+    return f() if f else -1
+
+
+class Node:
+    def __init__(self, cfg, machine, network=None, sensors=None):
+        self.cfg = cfg
+        self.machine = machine
+        self.network = network
+        self.id = cfg["id"]
+        self.signer = proto.Signer(binascii.unhexlify(cfg["secret"]))
+        self.enc = proto.Encoder(self.id, cfg["kid"], self.signer)
+        self.boot = counter.bump_boot()
+        self.counter = counter.Counter()
+        self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
+        rtc = machine.RTC() if hasattr(machine, "RTC") else None
+        self.clock = clock.Clock(rtc)
+        if sensors is None:
+            import sensors.build
+
+            sensors = sensors.build.build(cfg["sensors"], machine)
+        self.sensors = sensors
+        self.interval = cfg.get("interval_s", 60)
+        self.ack_timeout_ms = int(cfg.get("ack_timeout_s", 10) * 1000)
+        self.sent = {}  # counter -> ticks_ms of the last send, until acknowledged
+        self.session = None
+        self.wake = asyncio.Event()
+        self.beat = time.ticks_ms()
+        self.debug = cfg.get("debug", False)
+        self.stats = {"measured": 0, "sent": 0, "acked": 0, "refused": 0, "resent": 0,
+                      "sensor_errors": 0}
+        t = _PREFIX + self.id + "/"
+        self.t_reading = t + "reading"
+        self.t_state = t + "state"
+        self.t_ack = t + "ack"
+        self.t_cmd = t + "cmd"
+
+    # ---------------------------------------------------------------- measuring
+
+    async def measure_once(self):
+        values = {}
+        for s in self.sensors:
+            try:
+                await s.read(values)
+            except (OSError, ValueError) as e:
+                self.stats["sensor_errors"] += 1
+                print("sensor error:", type(s).__name__, e)
+        bat = values.pop("bat_v", None)
+        pairs = [(k, values[k]) for k in proto.KEYS if k in values]
+        if not pairs:
+            return None
+        c = self.counter.next()
+        self.outbox.append(c, self.boot, self.clock.uptime(), self.clock.now(), bat, pairs)
+        self.stats["measured"] += 1
+        self.wake.set()
+        return c
+
+    async def measure_loop(self):
+        while True:
+            start = time.ticks_ms()
+            await self.measure_once()
+            self.beat = time.ticks_ms()
+            gc.collect()
+            left = self.interval * 1000 - time.ticks_diff(time.ticks_ms(), start)
+            await asyncio.sleep_ms(max(0, left))
+
+    # ---------------------------------------------------------------- sending
+
+    def _encode(self, rec):
+        boot, c, t, up, bat, values = rec
+        if boot == self.boot & 0xFFFF:
+            t = self.clock.stamp(t, up)
+        return self.enc.reading(c, t, version.VERSION, values, bat)
+
+    async def send_pending(self):
+        """Send what the outbox holds, oldest first, at most _MAX_INFLIGHT unacknowledged."""
+        now = time.ticks_ms()
+        fresh = set()
+        for c, at in self.sent.items():
+            if time.ticks_diff(now, at) < self.ack_timeout_ms:
+                fresh.add(c)
+        room = _MAX_INFLIGHT - len(fresh)
+        if room <= 0:
+            return 0
+        recs = self.outbox.pending(room, skip=fresh)
+        if not recs:
+            return 0
+        oldest = self.outbox.pending(1)[0][1]
+        n = 0
+        for rec in recs:
+            c = rec[1]
+            # the gateway's replay window: never run further ahead of the oldest unacknowledged
+            if c - oldest >= proto.WINDOW:
+                break
+            msg = self._encode(rec)
+            await self.session.publish(self.t_reading, msg, 1, False)
+            if c in self.sent:
+                self.stats["resent"] += 1
+            self.sent[c] = time.ticks_ms()
+            self.stats["sent"] += 1
+            n += 1
+        return n
+
+    async def send_loop(self):
+        while True:
+            await self.session.connected.wait()
+            try:
+                await self.send_pending()
+            except OSError as e:
+                if self.debug:
+                    print("send failed:", e)
+            try:
+                await asyncio.wait_for_ms(self.wake.wait(), 1000)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+
+    def on_message(self, topic, msg):
+        if topic == self.t_ack.encode():
+            self.on_ack(msg)
+
+    def on_ack(self, msg):
+        res = proto.decode_ack(msg, self.id, self.signer)
+        if res is None:
+            print("ack refused: not authentic")
+            return
+        t, ok, no = res
+        if t:
+            self.clock.sync(t)
+        for c in ok:
+            self._release(c)
+        for item in no:
+            if self._release(item[0]):
+                self.stats["refused"] += 1
+                print("reading refused by gateway:", item[0], item[1])
+        self.wake.set()
+
+    def _release(self, c):
+        if c not in self.sent:
+            return False
+        del self.sent[c]
+        self.outbox.ack(c)
+        self.stats["acked"] += 1
+        return True
+
+    # ---------------------------------------------------------------- session
+
+    def state_msg(self, status):
+        extra = ()
+        if status == "online":
+            extra = (
+                ("fw", version.VERSION),
+                ("slot", self.cfg.get("slot", "a")),
+                ("up", self.clock.uptime()),
+                ("heap", gc.mem_free()),
+                ("peak", _mem_peak()),
+                ("buf", len(self.outbox)),
+                ("ev", self.outbox.evicted),
+                ("rc", self.reset_cause()),
+            )
+        return bytes(self.enc.state(self.clock.now(), status, self.boot, extra))
+
+    def reset_cause(self):
+        try:
+            return self.machine.reset_cause()
+        except AttributeError:
+            return 0
+
+    def make_client(self):
+        import mqtt
+
+        m = self.cfg["mqtt"]
+        will = (self.t_state.encode(), self.state_msg("offline"), True, 1)
+        return mqtt.MQTTClient(
+            self.id, m["host"], m.get("port", 1883), user=m.get("user"),
+            password=m.get("password"), keepalive=m.get("keepalive", 30), will=will)
+
+    async def on_connect(self, client):
+        await client.subscribe(self.t_ack, 1)
+        await client.publish(self.t_state, self.state_msg("online"), 1, True)
+        # a reconnect means in-flight readings may be lost at the broker: send them again now
+        self.sent.clear()
+        self.wake.set()
+
+    def _wlan(self):
+        if self.network is None:
+            return None
+        w = self.network.WLAN(self.network.STA_IF)
+        w.active(True)
+        wifi = self.cfg.get("wifi")
+        if wifi and not w.isconnected():
+            w.connect(wifi["ssid"], wifi.get("key", ""))
+        return w
+
+    async def status_loop(self):
+        every = self.cfg.get("status_s", 60)
+        while True:
+            await asyncio.sleep(every)
+            gc.collect()
+            print("status heap_peak=%d heap_free=%d buf=%d sent=%d acked=%d refused=%d ev=%d" % (
+                _mem_peak(), gc.mem_free(), len(self.outbox), self.stats["sent"],
+                self.stats["acked"], self.stats["refused"], self.outbox.evicted))
+            if self.session.connected.is_set():
+                try:
+                    await self.session.publish(self.t_state, self.state_msg("online"), 1, True)
+                except OSError:
+                    pass
+
+    async def watchdog_loop(self):
+        wdt_s = self.cfg.get("wdt_s", 0)
+        if not wdt_s or not hasattr(self.machine, "WDT"):
+            return
+        wdt = self.machine.WDT(timeout=wdt_s * 1000)
+        stale_ms = (self.interval + wdt_s) * 1000
+        while True:
+            # feed only while the measuring loop is alive: a hung loop resets the node
+            if time.ticks_diff(time.ticks_ms(), self.beat) < stale_ms:
+                wdt.feed()
+            await asyncio.sleep_ms(wdt_s * 250)
+
+    async def run(self):
+        import mqtt
+
+        self.session = mqtt.MQTTSession(
+            self.make_client, self._wlan(), on_connect=self.on_connect,
+            on_message=self.on_message)
+        print("node", self.id, "boot", self.boot, "fw", version.VERSION)
+        asyncio.create_task(self.watchdog_loop())
+        asyncio.create_task(self.session.run())
+        asyncio.create_task(self.send_loop())
+        asyncio.create_task(self.status_loop())
+        if self.cfg.get("battery"):
+            await self.run_battery()
+        else:
+            await self.measure_loop()
+
+    async def run_battery(self):
+        """Battery node: measure, send for a bounded time, then deep sleep until the next one."""
+        await self.measure_once()
+        budget = self.cfg.get("awake_s", 20) * 1000
+        start = time.ticks_ms()
+        while len(self.outbox) and time.ticks_diff(time.ticks_ms(), start) < budget:
+            await asyncio.sleep_ms(100)
+        print("deepsleep heap_peak=%d buf=%d" % (_mem_peak(), len(self.outbox)))
+        self.machine.deepsleep(self.interval * 1000)
+
+
+def main():
+    import machine
+
+    try:
+        import network
+    except ImportError:
+        network = None
+    try:
+        cfg = load_config()
+    except (OSError, ValueError) as e:
+        print("node not provisioned:", e)
+        return
+    node = Node(cfg, machine, network)
+    try:
+        asyncio.run(node.run())
+    except Exception as e:  # last resort: log, then restart the board rather than hang
+        sys.print_exception(e)
+        time.sleep(1)
+        machine.reset()

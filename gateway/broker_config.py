@@ -1,0 +1,60 @@
+"""Mosquitto configuration from the gateway's node registry: pure functions of values.
+
+Each node is a broker user (name = node id) whose password is derived from its secret
+(protocol.credentials). The ACL lets a node publish only its own reading and state topics and
+read only its own ack and cmd topics; only the gateway user reads and writes everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterable
+
+from protocol.topics import PREFIX
+
+__all__ = ["acl_file", "hash_password", "listener_conf", "password_file"]
+
+# Mosquitto 2's password format "$7$": PBKDF2-SHA512, iterations, base64 salt, base64 hash.
+PBKDF2_ITERATIONS = 101
+SALT_BYTES = 12
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = os.urandom(SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS, 64)
+    salt_b64 = base64.b64encode(salt).decode()
+    return f"$7${PBKDF2_ITERATIONS}${salt_b64}${base64.b64encode(digest).decode()}"
+
+
+def password_file(users: Iterable[tuple[str, str]]) -> str:
+    """Lines ``user:hash`` for (user, clear password) pairs."""
+    return "".join(f"{user}:{hash_password(password)}\n" for user, password in users)
+
+
+def acl_file(gateway_user: str) -> str:
+    # %u is the authenticated user name: one pattern covers every node, and a node can never
+    # name another node's topic because the broker substitutes its own name.
+    return (
+        f"user {gateway_user}\n"
+        f"topic readwrite {PREFIX}/#\n"
+        "\n"
+        f"pattern write {PREFIX}/%u/reading\n"
+        f"pattern write {PREFIX}/%u/state\n"
+        f"pattern read {PREFIX}/%u/ack\n"
+        f"pattern read {PREFIX}/%u/cmd\n"
+    )
+
+
+def listener_conf(passwd_path: str, acl_path: str, max_inflight: int) -> str:
+    return (
+        "allow_anonymous false\n"
+        f"password_file {passwd_path}\n"
+        f"acl_file {acl_path}\n"
+        # QoS 1 messages in flight to one client (the gateway): beyond this the broker queues,
+        # which is where excess load waits (docs/gateway.md, "Back-pressure")
+        f"max_inflight_messages {max_inflight}\n"
+        "max_queued_messages 1000000\n"
+        "max_packet_size 4096\n"
+    )

@@ -1,0 +1,142 @@
+"""Counters and gauges of the gateway, rendered in the Prometheus text format (version 0.0.4)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["Metrics", "render"]
+
+PREFIX = "territoire_gateway_"
+
+
+@dataclass
+class Metrics:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    acks_sent: int = 0
+    batches: int = 0
+    batch_seconds_sum: float = 0.0
+    purged: int = 0
+    evicted: Counter[str] = field(default_factory=Counter)
+    uplink_batches: int = 0
+    uplink_failures: int = 0
+    aggregates_published: int = 0
+    aggregates_suppressed: int = 0
+    late_dropped: int = 0
+    budget_exhausted: Counter[str] = field(default_factory=Counter)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render(
+    m: Metrics,
+    *,
+    outbox_depth: int,
+    uplink_lag_s: float,
+    last_seen_age: dict[str, float],
+    stored_readings: int,
+    disk_bytes: int,
+) -> str:
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {PREFIX}{name} {help_}")
+        lines.append(f"# TYPE {PREFIX}{name} {kind}")
+        for labels, value in samples:
+            lines.append(f"{PREFIX}{name}{labels} {value:g}")
+
+    def labelled(label: str, values: dict[str, float]) -> list[tuple[str, float]]:
+        return [(f'{{{label}="{_escape(k)}"}}', v) for k, v in sorted(values.items())]
+
+    metric(
+        "readings_accepted_total", "counter", "Readings verified and stored.", [("", m.accepted)]
+    )
+    metric(
+        "readings_duplicate_total",
+        "counter",
+        "Redelivered readings recognised by counter (acknowledged again, counted once).",
+        [("", m.duplicates)],
+    )
+    metric(
+        "readings_rejected_total",
+        "counter",
+        "Messages refused, by reason.",
+        labelled("reason", dict(m.rejected)) or [('{reason="none"}', 0)],
+    )
+    metric(
+        "acks_sent_total",
+        "counter",
+        "End-to-end acknowledgements sent to nodes.",
+        [("", m.acks_sent)],
+    )
+    metric("batches_total", "counter", "Ingest batches committed.", [("", m.batches)])
+    metric(
+        "batch_commit_seconds_sum",
+        "counter",
+        "Time spent verifying and committing batches.",
+        [("", m.batch_seconds_sum)],
+    )
+    metric(
+        "readings_stored", "gauge", "Raw readings held (retention window).", [("", stored_readings)]
+    )
+    metric(
+        "readings_purged_total",
+        "counter",
+        "Raw readings deleted after the retention period.",
+        [("", m.purged)],
+    )
+    metric(
+        "evicted_total",
+        "counter",
+        "Records evicted because the disk bound was reached.",
+        labelled("kind", dict(m.evicted)) or [('{kind="none"}', 0)],
+    )
+    metric("disk_bytes", "gauge", "Bytes used by the gateway database.", [("", disk_bytes)])
+    metric(
+        "outbox_depth",
+        "gauge",
+        "Records waiting for the uplink to the fleet.",
+        [("", outbox_depth)],
+    )
+    metric(
+        "uplink_lag_seconds",
+        "gauge",
+        "Age of the oldest record waiting for the uplink.",
+        [("", uplink_lag_s)],
+    )
+    metric(
+        "uplink_batches_total",
+        "counter",
+        "Batches delivered to the fleet.",
+        [("", m.uplink_batches)],
+    )
+    metric("uplink_failures_total", "counter", "Failed uplink attempts.", [("", m.uplink_failures)])
+    metric(
+        "aggregates_published_total",
+        "counter",
+        "Aggregate cells published.",
+        [("", m.aggregates_published)],
+    )
+    metric(
+        "aggregates_suppressed_total",
+        "counter",
+        "Aggregate cells suppressed (small counts).",
+        [("", m.aggregates_suppressed)],
+    )
+    metric(
+        "late_readings_total",
+        "counter",
+        "Readings too late for their closed window.",
+        [("", m.late_dropped)],
+    )
+    metric(
+        "node_last_seen_age_seconds",
+        "gauge",
+        "Seconds since each node was last heard.",
+        labelled("node", last_seen_age),
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,71 @@
+"""The nodes this gateway serves, and the broker configuration that follows from them.
+
+The registry is kept in the gateway's store; each change rewrites Mosquitto's password file and
+ACL atomically and asks the broker to reload them (SIGHUP), so a revoked node is locked out of
+the broker within seconds, not at the next restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+from gateway.broker_config import acl_file, listener_conf, password_file
+from gateway.ingest import NodeEntry
+from gateway.store import NodeRecord, Store
+from protocol.credentials import mqtt_password
+from protocol.verify import NodeCredentials
+
+__all__ = ["BrokerFiles", "entries", "write_atomic"]
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def entries(records: list[NodeRecord]) -> dict[str, NodeEntry]:
+    return {
+        r.node_id: NodeEntry(NodeCredentials(r.node_id, r.keys, r.revoked), r.zone)
+        for r in records
+    }
+
+
+class BrokerFiles:
+    """Password file, ACL and listener settings for the Mosquitto beside the gateway."""
+
+    def __init__(self, conf_dir: Path, gateway_user: str, gateway_password: str,
+                 max_inflight: int, pid_file: str = "") -> None:
+        self.dir = conf_dir
+        self.gateway_user = gateway_user
+        self.gateway_password = gateway_password
+        self.max_inflight = max_inflight
+        self.pid_file = pid_file
+        self.passwd = conf_dir / "passwd"
+        self.acl = conf_dir / "acl"
+
+    def conf(self) -> str:
+        return listener_conf(str(self.passwd), str(self.acl), self.max_inflight)
+
+    def write(self, store: Store) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        users = [(self.gateway_user, self.gateway_password)]
+        for rec in store.nodes():
+            if rec.revoked or not rec.keys:
+                continue  # a revoked node has no broker account at all
+            users.append((rec.node_id, mqtt_password(rec.keys[max(rec.keys)])))
+        write_atomic(self.passwd, password_file(users))
+        write_atomic(self.acl, acl_file(self.gateway_user))
+
+    def signal_reload(self) -> None:
+        if not self.pid_file:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(Path(self.pid_file).read_text().strip()), signal.SIGHUP)

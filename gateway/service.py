@@ -1,0 +1,390 @@
+"""The gateway service: the asyncio shell around the pure ingest core.
+
+Tasks (in one TaskGroup, each named): MQTT reader, ingest batches, health snapshots, uplink,
+retention purge, HTTP endpoint. Store access goes through one worker thread so SQLite's fsync
+never stalls the MQTT keepalive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomqtt
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.broker import MosquittoProcess
+from gateway.config import Settings
+from gateway.http import serve_http
+from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
+from gateway.metrics import Metrics, render
+from gateway.registry import BrokerFiles, entries
+from gateway.store import NodeRecord, Store
+from gateway.uplink import HttpUplink, Uplink, UplinkError, backoff_s, batch_id
+from protocol.topics import PREFIX
+from protocol.verify import CounterWindow, VerifyLimits
+
+__all__ = ["Gateway"]
+
+log = logging.getLogger("territoire.gateway")
+T = TypeVar("T")
+
+
+def _load_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    if path.exists():
+        return path.read_bytes()
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(value)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return value
+
+
+class Gateway:
+    def __init__(self, settings: Settings, uplink: Uplink | None = None) -> None:
+        self.s = settings
+        data = settings.data_path
+        data.mkdir(parents=True, exist_ok=True)
+        self.store = Store(data / "gateway.db")
+        self.db = ThreadPoolExecutor(1, thread_name_prefix="gateway-db")
+        self.metrics = Metrics()
+        self.limits = VerifyLimits(settings.ingest.future_skew_s, settings.ingest.max_age_s)
+        self.nodes: dict[str, NodeEntry] = entries(self.store.nodes())
+        self.windows: dict[str, CounterWindow] = self.store.windows()
+        self.last_seen: dict[str, float] = {}
+        self.node_health: dict[str, dict[str, Any]] = {}
+        self.health_dirty: set[str] = set()
+        self.node_rejections: dict[str, Counter[str]] = {}
+        password = settings.mqtt.password or _load_or_create_secret(
+            data / "mqtt-password", lambda: secrets.token_urlsafe(24).encode()
+        ).decode()
+        self.mqtt_password = password
+        conf_dir = Path(settings.broker.conf_dir) if settings.broker.conf_dir else data / "broker"
+        self.broker_files = BrokerFiles(
+            conf_dir, settings.mqtt.username, password, settings.mqtt.max_inflight,
+            settings.broker.pid_file,
+        )
+        self.broker: MosquittoProcess | None = None
+        key = Ed25519PrivateKey.from_private_bytes(
+            _load_or_create_secret(data / "identity.key", lambda: secrets.token_bytes(32))
+        )
+        self.identity = key
+        if uplink is None and settings.uplink.url:
+            uplink = HttpUplink(settings.uplink.url, settings.name, key, settings.uplink.timeout_s)
+        self.uplink = uplink
+        self.queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(
+            maxsize=max(1, settings.mqtt.max_inflight)
+        )
+        self.started = time.time()
+        self.connected = False
+
+    async def _db(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.db, fn)
+
+    # ------------------------------------------------------------------ registry
+
+    def add_node(self, record: NodeRecord) -> None:
+        """Add, update or revoke a node (synchronous: call before run() or via _db)."""
+        self.store.upsert_node(record)
+        self.nodes = entries(self.store.nodes())
+        self.broker_files.write(self.store)
+        if self.broker is not None:
+            self.broker.reload()
+        else:
+            self.broker_files.signal_reload()
+
+    def start_private_broker(self) -> MosquittoProcess:
+        """Demo and tests: run our own Mosquitto with the generated users and ACL."""
+        self.broker_files.write(self.store)
+        broker = MosquittoProcess(
+            self.broker_files.dir / "run", self.s.mqtt.port, extra_conf=self.broker_files.conf()
+        )
+        broker.start()
+        self.broker = broker
+        return broker
+
+    # ------------------------------------------------------------------ ingest
+
+    async def _read_mqtt(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self.queue.put(message)
+
+    async def _next_batch(self) -> list[aiomqtt.Message]:
+        batch = [await self.queue.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.s.ingest.batch_wait_ms / 1000
+        while len(batch) < self.s.ingest.batch_max:
+            try:
+                batch.append(self.queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    def _commit(self, batch: Batch) -> None:
+        self.store.commit_batch(
+            batch.accepted, batch.windows, dict(batch.rejections), batch.quarantine,
+            self.s.ingest.quarantine_max,
+        )
+
+    async def process(self, client: aiomqtt.Client, messages: list[aiomqtt.Message]) -> Batch:
+        t0 = time.perf_counter()
+        now = time.time()
+        raw = [(str(m.topic), bytes(m.payload) if isinstance(m.payload, bytes | bytearray)
+                else str(m.payload).encode()) for m in messages]
+        batch = verify_batch(raw, self.nodes, self.windows, now, self.limits,
+                             self.s.ingest.max_message_bytes)
+        # durable first: nothing is acknowledged before its transaction is committed
+        await self._db(lambda: self._commit(batch))
+        self.windows.update(batch.windows)
+        # aiomqtt has no manual-ack API yet (its issue #345): ack through its paho client
+        paho = client._client
+        for m in messages:
+            if m.qos > 0:
+                paho.ack(m.mid, m.qos)
+        acks = ack_messages(batch, self.nodes, now)
+        self._account(batch, now, len(acks), time.perf_counter() - t0)
+        if acks:
+            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in acks))
+        return batch
+
+    def _account(self, batch: Batch, now: float, acks: int, seconds: float) -> None:
+        m = self.metrics
+        m.accepted += len(batch.accepted)
+        m.duplicates += batch.duplicates
+        m.rejected.update(batch.rejections)
+        m.acks_sent += acks
+        m.batches += 1
+        m.batch_seconds_sum += seconds
+        for reading, _zone, _received in batch.accepted:
+            self.last_seen[reading.node_id] = now
+            h = self.node_health.setdefault(reading.node_id, {})
+            h["fw"] = reading.fw
+            if reading.bat is not None:
+                h["battery_v"] = reading.bat
+            self.health_dirty.add(reading.node_id)
+        for state in batch.states:
+            self.last_seen[state.node_id] = now
+            h = self.node_health.setdefault(state.node_id, {})
+            h.update({"status": state.status, "boot": state.boot, **state.extra})
+            self.health_dirty.add(state.node_id)
+        for _at, node_id, reason, _detail, _payload in batch.quarantine:
+            if node_id is not None and node_id in self.nodes:
+                self.node_rejections.setdefault(node_id, Counter())[reason] += 1
+                self.health_dirty.add(node_id)
+        for reason, count in batch.rejections.items():
+            if reason in ("bad_mac", "replayed_counter", "topic_mismatch"):
+                log.warning("refused %d message(s): %s", count, reason)
+
+    async def _ingest(self, client: aiomqtt.Client) -> None:
+        while True:
+            messages = await self._next_batch()
+            await self.process(client, messages)
+
+    # ------------------------------------------------------------------ health, uplink, purge
+
+    def _health_items(self, now: float) -> list[dict[str, Any]]:
+        items = []
+        for node_id in sorted(self.health_dirty):
+            h = self.node_health.get(node_id, {})
+            items.append({
+                "node_id": node_id,
+                "last_seen": self.last_seen.get(node_id, now),
+                "battery_v": h.get("battery_v"),
+                "rssi": h.get("rssi"),
+                "fw": h.get("fw", ""),
+                "slot": h.get("slot", ""),
+                "boot": h.get("boot", 0),
+                "buffered": h.get("buf", 0),
+                "rejected": dict(self.node_rejections.get(node_id, {})),
+            })
+        return items
+
+    def _snapshot_health(self, now: float) -> int:
+        items = self._health_items(now)
+        if not items:
+            return 0
+        self.store.update_health(
+            (i["node_id"], float(i["last_seen"]), self.node_health.get(i["node_id"], {}))
+            for i in items
+        )
+        self.store.outbox_add("health", [orjson.dumps(i) for i in items], now)
+        self.health_dirty.clear()
+        return len(items)
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(30)
+            now = time.time()
+            await self._db(functools.partial(self._snapshot_health, now))
+
+    async def uplink_once(self) -> bool:
+        """Send one batch from the outbox; True when something was delivered."""
+        if self.uplink is None:
+            return False
+        items = await self._db(lambda: self.store.outbox_peek(self.s.uplink.batch_max))
+        if not items:
+            return False
+        health = [orjson.loads(i.body) for i in items if i.kind == "health"]
+        aggregates = [orjson.loads(i.body) for i in items if i.kind == "aggregate"]
+        bid = batch_id(self.s.name, items[0].id, items[-1].id)
+        await self.uplink.send(bid, health, aggregates)
+        await self._db(lambda: self.store.outbox_remove([i.id for i in items]))
+        self.metrics.uplink_batches += 1
+        return True
+
+    async def _uplink_loop(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                sent = await self.uplink_once()
+                attempt = 0
+                if sent:
+                    continue
+                await asyncio.sleep(self.s.uplink.interval_s)
+            except UplinkError as exc:
+                self.metrics.uplink_failures += 1
+                attempt += 1
+                delay = backoff_s(attempt, self.s.uplink.backoff_cap_s, random.random())  # noqa: S311
+                log.warning("uplink failed (%s); retry in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+
+    def purge(self, now: float) -> int:
+        """Delete raw readings past retention, then enforce the disk bound (raw first)."""
+        cutoff = now - self.s.storage.retention_h * 3600
+        n = self.store.purge_readings(cutoff)
+        self.metrics.purged += n
+        bound = self.s.storage.disk_bound_mb * 1024 * 1024
+        for kind in ("readings", "health", "aggregate"):
+            while self.store.disk_bytes() > bound:
+                if kind == "readings":
+                    gone = self.store.evict_oldest_readings(1000)
+                else:
+                    gone = self.store.outbox_evict(kind, 1000)
+                if not gone:
+                    break
+                self.metrics.evicted[kind] += gone
+                log.warning("disk bound reached: evicted %d %s", gone, kind)
+                self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
+    async def _purge_loop(self) -> None:
+        while True:
+            now = time.time()
+            await self._db(functools.partial(self.purge, now))
+            await asyncio.sleep(self.s.storage.purge_interval_s)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def metrics_text(self) -> str:
+        now = time.time()
+        oldest = self.store.outbox_oldest()
+        return render(
+            self.metrics,
+            outbox_depth=self.store.outbox_depth(),
+            uplink_lag_s=0.0 if oldest is None else now - oldest,
+            last_seen_age={n: now - t for n, t in self.last_seen.items()},
+            stored_readings=self.store.reading_count(),
+            disk_bytes=self.store.disk_bytes(),
+        )
+
+    def health_text(self) -> tuple[int, str, str]:
+        body = orjson.dumps({
+            "status": "ok" if self.connected else "degraded",
+            "mqtt_connected": self.connected,
+            "nodes": len(self.nodes),
+            "uptime_s": int(time.time() - self.started),
+        }).decode()
+        return (200 if self.connected else 503), "application/json", body + "\n"
+
+    # ------------------------------------------------------------------ main
+
+    def _client(self) -> aiomqtt.Client:
+        m = self.s.mqtt
+        client = aiomqtt.Client(
+            m.host, m.port, username=m.username, password=self.mqtt_password,
+            identifier=m.client_id, clean_session=False, keepalive=m.keepalive_s,
+            max_inflight_messages=10000,
+        )
+        # acknowledge to the broker only after the durable commit (see process())
+        client._client.manual_ack_set(True)
+        return client
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        self.broker_files.write(self.store)
+        self.broker_files.signal_reload()
+        server = await serve_http(self.s.http.host, self.s.http.port, {
+            "/metrics": lambda: (200, "text/plain; version=0.0.4", self.metrics_text()),
+            "/health": self.health_text,
+        })
+        name = self.s.name
+        tasks = [
+            asyncio.create_task(self._health_loop(), name=f"gateway[{name}].health"),
+            asyncio.create_task(self._uplink_loop(), name=f"gateway[{name}].uplink"),
+            asyncio.create_task(self._purge_loop(), name=f"gateway[{name}].purge"),
+            asyncio.create_task(self._mqtt_loop(), name=f"gateway[{name}].mqtt"),
+        ]
+        waiters: list[asyncio.Task[Any]] = list(tasks)
+        if stop is not None:
+            waiters.append(asyncio.create_task(stop.wait(), name=f"gateway[{name}].stop"))
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception() if task in tasks else None
+                if exc is not None:
+                    raise exc
+        finally:
+            for task in waiters:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waiters, return_exceptions=True)
+            server.close()
+            now = time.time()
+            await self._db(functools.partial(self._snapshot_health, now))
+            self.db.shutdown(wait=True)
+            self.store.close()
+
+    async def _mqtt_loop(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self._client() as client:
+                    self.connected = True
+                    attempt = 0
+                    await client.subscribe(f"{PREFIX}/+/reading", qos=1)
+                    await client.subscribe(f"{PREFIX}/+/state", qos=1)
+                    log.info("connected to the broker on %s:%d", self.s.mqtt.host,
+                             self.s.mqtt.port)
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(self._read_mqtt(client), name="gateway.mqtt-reader")
+                        tg.create_task(self._ingest(client), name="gateway.ingest")
+            except* aiomqtt.MqttError as group:
+                self.connected = False
+                attempt += 1
+                delay = random.uniform(0, 1.5 ** min(10, attempt))  # noqa: S311 - jitter
+                log.warning("broker connection lost (%s); retry in %.1f s",
+                            group.exceptions[0], delay)
+                # messages taken but not committed will be redelivered by the broker
+                while not self.queue.empty():
+                    self.queue.get_nowait()
+                await asyncio.sleep(delay)

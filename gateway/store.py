@@ -1,0 +1,302 @@
+"""The gateway's durable store: one SQLite database in WAL mode.
+
+Every accepted reading, the per-node replay windows, rejection counts, the bounded quarantine
+and the uplink outbox live here, and a batch of readings is committed in ONE transaction with
+``synchronous=FULL`` before any of them is acknowledged to its node (docs/protocol.md,
+"Acknowledgement"). SQL stays in this module; callers pass and get plain values.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from protocol.codec import Reading
+from protocol.verify import CounterWindow
+
+__all__ = ["NodeRecord", "OutboxItem", "Store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY,
+    zone TEXT NOT NULL,
+    keys TEXT NOT NULL,          -- JSON {key_id: secret hex}
+    revoked INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS readings (
+    node_id TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    received REAL NOT NULL,
+    zone TEXT NOT NULL,
+    m BLOB NOT NULL,             -- JSON of the measurements and battery, as verified
+    PRIMARY KEY (node_id, counter)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_received ON readings (received);
+CREATE INDEX IF NOT EXISTS readings_t ON readings (t);
+CREATE TABLE IF NOT EXISTS windows (
+    node_id TEXT PRIMARY KEY,
+    high INTEGER NOT NULL,
+    seen BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health (
+    node_id TEXT PRIMARY KEY,
+    last_seen REAL NOT NULL,
+    state TEXT NOT NULL          -- JSON of the node's last state message and counters
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    reason TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    node_id TEXT,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,          -- 'aggregate' or 'health'
+    created REAL NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"""
+
+_WINDOW_BYTES = 128  # REPLAY_WINDOW bits
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    node_id: str
+    zone: str
+    keys: dict[int, bytes]
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    kind: str
+    created: float
+    body: bytes
+
+
+def _reading_blob(r: Reading) -> bytes:
+    doc: dict[str, object] = {"m": r.measures, "fw": r.fw}
+    if r.bat is not None:
+        doc["bat"] = r.bat
+    return orjson.dumps(doc)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed transaction survives a power cut, which the ack promises
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------------- registry
+
+    def upsert_node(self, node: NodeRecord) -> None:
+        keys = orjson.dumps({str(k): v.hex() for k, v in node.keys.items()})
+        self.db.execute(
+            "INSERT INTO nodes (node_id, zone, keys, revoked, updated) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(node_id) DO UPDATE SET zone=excluded.zone, keys=excluded.keys, "
+            "revoked=excluded.revoked, updated=excluded.updated",
+            (node.node_id, node.zone, keys, int(node.revoked), time.time()),
+        )
+
+    def nodes(self) -> list[NodeRecord]:
+        rows = self.db.execute("SELECT node_id, zone, keys, revoked FROM nodes").fetchall()
+        out = []
+        for node_id, zone, keys, revoked in rows:
+            parsed = orjson.loads(keys)
+            keyring = {int(k): bytes.fromhex(v) for k, v in parsed.items()}
+            out.append(NodeRecord(node_id, zone, keyring, bool(revoked)))
+        return out
+
+    # ------------------------------------------------------------------------- ingest
+
+    def windows(self) -> dict[str, CounterWindow]:
+        rows = self.db.execute("SELECT node_id, high, seen FROM windows").fetchall()
+        return {n: CounterWindow(h, int.from_bytes(s, "little")) for n, h, s in rows}
+
+    def commit_batch(
+        self,
+        readings: Sequence[tuple[Reading, str, float]],
+        windows: dict[str, CounterWindow],
+        rejections: dict[str, int],
+        quarantine: Sequence[tuple[float, str | None, str, str, bytes]],
+        quarantine_max: int,
+    ) -> None:
+        """Store accepted readings (reading, zone, received), the new windows of their nodes,
+        rejection counts and quarantined messages, all or nothing."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR IGNORE INTO readings (node_id, counter, t, received, zone, m) "
+                "VALUES (?,?,?,?,?,?)",
+                [
+                    (r.node_id, r.counter, r.t, received, zone, _reading_blob(r))
+                    for r, zone, received in readings
+                ],
+            )
+            db.executemany(
+                "INSERT INTO windows (node_id, high, seen) VALUES (?,?,?) "
+                "ON CONFLICT(node_id) DO UPDATE SET high=excluded.high, seen=excluded.seen",
+                [
+                    (n, w.high, w.seen.to_bytes(_WINDOW_BYTES, "little"))
+                    for n, w in windows.items()
+                ],
+            )
+            db.executemany(
+                "INSERT INTO rejections (reason, count) VALUES (?,?) "
+                "ON CONFLICT(reason) DO UPDATE SET count=count+excluded.count",
+                list(rejections.items()),
+            )
+            if quarantine:
+                db.executemany(
+                    "INSERT INTO quarantine (at, node_id, reason, detail, payload) "
+                    "VALUES (?,?,?,?,?)",
+                    quarantine,
+                )
+                db.execute(
+                    "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
+                    (quarantine_max,),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def rejection_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT reason, count FROM rejections").fetchall())
+
+    def quarantined(self, limit: int = 100) -> list[tuple[float, str | None, str, str, bytes]]:
+        rows = self.db.execute(
+            "SELECT at, node_id, reason, detail, payload FROM quarantine ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [tuple(r) for r in rows]
+
+    def reading_count(self) -> int:
+        (n,) = self.db.execute("SELECT COUNT(*) FROM readings").fetchone()
+        return int(n)
+
+    def readings_since(self, t_min: int) -> list[tuple[str, int, int, str, bytes]]:
+        """(node_id, counter, t, zone, m) of readings measured at or after t_min."""
+        return list(
+            self.db.execute(
+                "SELECT node_id, counter, t, zone, m FROM readings WHERE t >= ? ORDER BY t",
+                (t_min,),
+            )
+        )
+
+    def counters(self, node_id: str) -> list[int]:
+        return [
+            c
+            for (c,) in self.db.execute(
+                "SELECT counter FROM readings WHERE node_id=? ORDER BY counter", (node_id,)
+            )
+        ]
+
+    # ------------------------------------------------------------------------- health
+
+    def update_health(self, items: Iterable[tuple[str, float, dict[str, object]]]) -> None:
+        self.db.executemany(
+            "INSERT INTO health (node_id, last_seen, state) VALUES (?,?,?) "
+            "ON CONFLICT(node_id) DO UPDATE SET last_seen=excluded.last_seen, state=excluded.state",
+            [(n, seen, orjson.dumps(state)) for n, seen, state in items],
+        )
+
+    def health(self) -> dict[str, tuple[float, dict[str, object]]]:
+        rows = self.db.execute("SELECT node_id, last_seen, state FROM health").fetchall()
+        return {n: (seen, orjson.loads(state)) for n, seen, state in rows}
+
+    # ------------------------------------------------------------------------- retention
+
+    def purge_readings(self, received_before: float) -> int:
+        cur = self.db.execute("DELETE FROM readings WHERE received < ?", (received_before,))
+        return cur.rowcount
+
+    def evict_oldest_readings(self, n: int) -> int:
+        cur = self.db.execute(
+            "DELETE FROM readings WHERE (node_id, counter) IN "
+            "(SELECT node_id, counter FROM readings ORDER BY received LIMIT ?)",
+            (n,),
+        )
+        return cur.rowcount
+
+    def disk_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    # ------------------------------------------------------------------------- outbox
+
+    def outbox_add(self, kind: str, bodies: Iterable[bytes], now: float) -> None:
+        self.db.executemany(
+            "INSERT INTO outbox (kind, created, body) VALUES (?,?,?)",
+            [(kind, now, b) for b in bodies],
+        )
+
+    def outbox_peek(self, limit: int) -> list[OutboxItem]:
+        rows = self.db.execute(
+            "SELECT id, kind, created, body FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [OutboxItem(*r) for r in rows]
+
+    def outbox_remove(self, ids: Sequence[int]) -> None:
+        self.db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
+
+    def outbox_depth(self) -> int:
+        (n,) = self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(n)
+
+    def outbox_oldest(self) -> float | None:
+        row = self.db.execute("SELECT MIN(created) FROM outbox").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def outbox_evict(self, kind: str, n: int) -> int:
+        cur = self.db.execute(
+            "DELETE FROM outbox WHERE id IN "
+            "(SELECT id FROM outbox WHERE kind=? ORDER BY id LIMIT ?)",
+            (kind, n),
+        )
+        return cur.rowcount
+
+    # ------------------------------------------------------------------------- key-value
+
+    def kv_get(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def kv_set(self, key: str, value: bytes) -> None:
+        self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?,?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
