@@ -232,14 +232,20 @@ class Node:
         while True:
             await asyncio.sleep(every)
             gc.collect()
-            print("status heap_peak=%d heap_free=%d buf=%d sent=%d acked=%d refused=%d ev=%d" % (
-                _mem_peak(), gc.mem_free(), len(self.outbox), self.stats["sent"],
-                self.stats["acked"], self.stats["refused"], self.outbox.evicted))
+            self.print_status()
             if self.session.connected.is_set():
                 try:
                     await self.session.publish(self.t_state, self.state_msg("online"), 1, True)
                 except OSError:
                     pass
+
+    def print_status(self):
+        st = self.stats
+        print("status heap_peak=%d heap_free=%d measured=%d buf=%d sent=%d acked=%d refused=%d"
+              " resent=%d ev=%d synced=%d" % (
+                  _mem_peak(), gc.mem_free(), st["measured"], len(self.outbox), st["sent"],
+                  st["acked"], st["refused"], st["resent"], self.outbox.evicted,
+                  self.clock.synced()))
 
     async def watchdog_loop(self):
         wdt_s = self.cfg.get("wdt_s", 0)

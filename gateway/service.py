@@ -68,6 +68,7 @@ class Gateway:
         self.node_health: dict[str, dict[str, Any]] = {}
         self.health_dirty: set[str] = set()
         self.node_rejections: dict[str, Counter[str]] = {}
+        self.accepted_by_node: Counter[str] = Counter()
         password = settings.mqtt.password or _load_or_create_secret(
             data / "mqtt-password", lambda: secrets.token_urlsafe(24).encode()
         ).decode()
@@ -178,8 +179,10 @@ class Gateway:
         m.batch_seconds_sum += seconds
         for reading, _zone, _received in batch.accepted:
             self.last_seen[reading.node_id] = now
+            self.accepted_by_node[reading.node_id] += 1
             h = self.node_health.setdefault(reading.node_id, {})
             h["fw"] = reading.fw
+            h["last_values"] = " ".join(f"{k}={v:g}" for k, v in reading.measures.items())
             if reading.bat is not None:
                 h["battery_v"] = reading.bat
             self.health_dirty.add(reading.node_id)

