@@ -30,11 +30,22 @@ def load_config(path="node.json"):
     return cfg
 
 
-def _mem_peak():
-    import micropython
+_peak = 0
 
-    f = getattr(micropython, "mem_peak", None)
-    return f() if f else -1
+
+def _live():
+    """Live heap after a full collection; the largest seen is reported as the heap peak.
+    (micropython.mem_peak() is no use here: it never subtracts what the GC frees.)"""
+    global _peak
+    gc.collect()
+    used = gc.mem_alloc()
+    if used > _peak:
+        _peak = used
+    return used
+
+
+def _mem_peak():
+    return _peak
 
 
 class Node:
@@ -95,7 +106,7 @@ class Node:
             start = time.ticks_ms()
             await self.measure_once()
             self.beat = time.ticks_ms()
-            gc.collect()
+            _live()
             left = self.interval * 1000 - time.ticks_diff(time.ticks_ms(), start)
             await asyncio.sleep_ms(max(0, left))
 
@@ -134,6 +145,7 @@ class Node:
             self.sent[c] = time.ticks_ms()
             self.stats["sent"] += 1
             n += 1
+        _live()  # while the records and the last message are still alive
         return n
 
     async def send_loop(self):
@@ -241,6 +253,7 @@ class Node:
 
     def print_status(self):
         st = self.stats
+        _live()
         print("status heap_peak=%d heap_free=%d measured=%d buf=%d sent=%d acked=%d refused=%d"
               " resent=%d ev=%d synced=%d" % (
                   _mem_peak(), gc.mem_free(), st["measured"], len(self.outbox), st["sent"],
@@ -260,9 +273,9 @@ class Node:
             await asyncio.sleep_ms(wdt_s * 250)
 
     async def run(self):
-        import mqtt
+        import mqttsession
 
-        self.session = mqtt.MQTTSession(
+        self.session = mqttsession.MQTTSession(
             self.make_client, self._wlan(), on_connect=self.on_connect,
             on_message=self.on_message)
         print("node", self.id, "boot", self.boot, "fw", version.VERSION)

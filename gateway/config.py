@@ -51,15 +51,21 @@ class IngestSettings:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    retention_h: int = 72
+    retention_h: float = 72.0
     disk_bound_mb: int = 2048
-    purge_interval_s: int = 600
+    purge_interval_s: float = 600.0
 
 
 @dataclass(frozen=True)
 class AggregationSettings:
     window_s: int = 300
     grace_s: int = 120
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    interval_s: float = 15.0  # how often due windows are closed and anonymised
+    zones_file: str = ""  # quartiers JSON (id, name, centroid) for open-data outputs
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     aggregation: AggregationSettings = field(default_factory=AggregationSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     # the privacy section is passed as is to the anonymisation core (docs/privacy.md)

@@ -24,12 +24,17 @@ import aiomqtt
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.aggregate import AggregatorSettings
+from gateway.anonymize import PrivacySettings, PublishedCell
 from gateway.broker import MosquittoProcess
 from gateway.config import Settings
 from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
+from gateway.opendata import Zone, csv_text, load_zones, ngsi_entities
+from gateway.publisher import Publisher, apply
 from gateway.registry import BrokerFiles, entries
+from gateway.retention import purge_cutoff
 from gateway.store import NodeRecord, Store
 from gateway.uplink import HttpUplink, Uplink, UplinkError, backoff_s, batch_id
 from protocol.topics import PREFIX
@@ -86,6 +91,15 @@ class Gateway:
         if uplink is None and settings.uplink.url:
             uplink = HttpUplink(settings.uplink.url, settings.name, key, settings.uplink.timeout_s)
         self.uplink = uplink
+        agg = settings.aggregation
+        self.publisher = Publisher(
+            AggregatorSettings(window_s=agg.window_s, grace_s=agg.grace_s),
+            PrivacySettings.from_dict(settings.privacy),
+        )
+        self.replayed = self.publisher.load(self.store)
+        self.zones: dict[str, Zone] = {}
+        if settings.publish.zones_file:
+            self.zones = load_zones(orjson.loads(Path(settings.publish.zones_file).read_bytes()))
         self.queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(
             maxsize=max(1, settings.mqtt.max_inflight)
         )
@@ -158,6 +172,7 @@ class Gateway:
         # durable first: nothing is acknowledged before its transaction is committed
         await self._db(lambda: self._commit(batch))
         self.windows.update(batch.windows)
+        self.publisher.add(batch.accepted)
         # aiomqtt has no manual-ack API yet (its issue #345): ack through its paho client
         paho = client._client
         for m in messages:
@@ -274,8 +289,7 @@ class Gateway:
 
     def purge(self, now: float) -> int:
         """Delete raw readings past retention, then enforce the disk bound (raw first)."""
-        cutoff = now - self.s.storage.retention_h * 3600
-        n = self.store.purge_readings(cutoff)
+        n = self.store.purge_readings(purge_cutoff(now, self.s.storage.retention_h))
         self.metrics.purged += n
         bound = self.s.storage.disk_bound_mb * 1024 * 1024
         for kind in ("readings", "health", "aggregate"):
@@ -296,6 +310,41 @@ class Gateway:
             now = time.time()
             await self._db(functools.partial(self.purge, now))
             await asyncio.sleep(self.s.storage.purge_interval_s)
+
+    async def publish_once(self, now: float) -> int:
+        """Close due windows, anonymise, persist and queue; returns cells published."""
+        cp, cells = self.publisher.close(now)
+        await self._db(functools.partial(apply, self.store, cp, now))
+        m = self.metrics
+        m.aggregates_published += len(cells)
+        out = self.publisher.outcomes
+        m.aggregates_suppressed = sum(v for k, v in out.items() if k != "published")
+        m.late_dropped = self.publisher.agg.counters["late_dropped"]
+        return len(cells)
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.s.publish.interval_s)
+            await self.publish_once(time.time())
+
+    def _recent_cells(self) -> list[PublishedCell]:
+        keep = [r for r in self.publisher.recent if r["zone"] in self.zones]
+        return [
+            PublishedCell(r["zone"], r["metric"], r["start"], r["start"] + r["period_s"], r["n"],
+                          r["mean"], r["min"], r["max"], r["p95"], r["people"])
+            for r in keep
+        ]
+
+    def opendata_csv(self) -> tuple[int, str, str]:
+        if not self.zones:
+            return 404, "text/plain", "no zones file configured (publish.zones_file)\n"
+        return 200, "text/csv; charset=utf-8", csv_text(self._recent_cells(), self.zones)
+
+    def opendata_ngsi(self) -> tuple[int, str, str]:
+        if not self.zones:
+            return 404, "text/plain", "no zones file configured (publish.zones_file)\n"
+        entities = ngsi_entities(self._recent_cells(), self.zones)
+        return 200, "application/ld+json", orjson.dumps(entities).decode()
 
     # ------------------------------------------------------------------ HTTP
 
@@ -339,12 +388,15 @@ class Gateway:
         server = await serve_http(self.s.http.host, self.s.http.port, {
             "/metrics": lambda: (200, "text/plain; version=0.0.4", self.metrics_text()),
             "/health": self.health_text,
+            "/opendata/aggregates.csv": self.opendata_csv,
+            "/opendata/aggregates.jsonld": self.opendata_ngsi,
         })
         name = self.s.name
         tasks = [
             asyncio.create_task(self._health_loop(), name=f"gateway[{name}].health"),
             asyncio.create_task(self._uplink_loop(), name=f"gateway[{name}].uplink"),
             asyncio.create_task(self._purge_loop(), name=f"gateway[{name}].purge"),
+            asyncio.create_task(self._publish_loop(), name=f"gateway[{name}].publish"),
             asyncio.create_task(self._mqtt_loop(), name=f"gateway[{name}].mqtt"),
         ]
         waiters: list[asyncio.Task[Any]] = list(tasks)

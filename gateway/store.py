@@ -235,8 +235,9 @@ class Store:
 
     # ------------------------------------------------------------------------- retention
 
-    def purge_readings(self, received_before: float) -> int:
-        cur = self.db.execute("DELETE FROM readings WHERE received < ?", (received_before,))
+    def purge_readings(self, measured_before: int) -> int:
+        """Privacy rule 5: delete raw readings measured before the cutoff."""
+        cur = self.db.execute("DELETE FROM readings WHERE t < ?", (measured_before,))
         return cur.rowcount
 
     def evict_oldest_readings(self, n: int) -> int:
@@ -300,3 +301,21 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+
+def readings_received_after(store: Store, cursor: float) -> list[tuple[Reading, str, float]]:
+    """Stored readings received after ``cursor``, oldest first, as (reading, zone, received):
+    what the aggregator must replay after a restart."""
+    rows = store.db.execute(
+        "SELECT node_id, counter, t, zone, m, received FROM readings WHERE received > ? "
+        "ORDER BY received",
+        (cursor,),
+    ).fetchall()
+    out = []
+    for node_id, counter, t, zone, m, received in rows:
+        doc = orjson.loads(m)
+        out.append(
+            (Reading(node_id, 0, counter, t, doc.get("fw", ""), doc["m"], doc.get("bat")),
+             zone, received)
+        )
+    return out

@@ -1,0 +1,216 @@
+"""Tumbling-window aggregation of accepted readings per (zone, metric). Pure: no I/O, no clock.
+
+Windows are aligned on multiples of ``window_s`` since the Unix epoch (UTC), so with the default
+300 s they are the wall clock's 5-minute slots. A reading lands in the window of its OWN timestamp
+``t``: a node's offline backlog fills the older windows that are still open. The caller advances
+time with :meth:`Aggregator.close`; a window ``[start, end)`` closes when ``now > end + grace_s``
+and is emitted exactly once. After that, a reading for it is *late*: it is counted in
+``late_dropped`` and changes no aggregate (the service still stores it raw; only the aggregate
+refuses it).
+
+Memory is bounded by ``max_open_cells``: a measure that would open one more cell is not
+aggregated and is counted in ``overflow_dropped``. Open windows are naturally few (those within
+``window_s + grace_s`` of now, plus the clock-skew allowance), so the cap only bites on a flood of
+zones, and then the oldest windows, already open, keep aggregating.
+
+``add`` costs O(number of measures). State round-trips through JSON-able dicts
+(:meth:`Aggregator.to_state`, :meth:`Aggregator.from_state`) for the service to persist.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Final
+
+from gateway.window_cell import Cell, energy_units
+from protocol.codec import Reading
+from protocol.metrics import METRICS
+
+__all__ = [
+    "ADDED",
+    "LATE",
+    "OVERFLOW",
+    "Aggregator",
+    "AggregatorSettings",
+    "WindowStats",
+]
+
+ADDED: Final = "added"
+LATE: Final = "late"
+OVERFLOW: Final = "overflow"
+
+_STATE_VERSION = 1
+_SCALE = {key: 10**m.decimals for key, m in METRICS.items()}
+# sound levels average as energies; the other metrics arithmetically
+_ENERGY_MEAN = frozenset({"laeq_db"})
+_COUNTERS = ("readings_added", "late_dropped", "overflow_dropped", "unknown_metric", "emitted")
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorSettings:
+    window_s: int = 300
+    grace_s: int = 120
+    max_open_cells: int = 4096  # worst case ~40 KB each (256 bins, 300 nodes)
+    max_bins: int = 256  # histogram bins per cell for the p95
+    p95_min_samples: int = 20  # below 20 samples the nearest-rank p95 is the maximum itself
+
+    def __post_init__(self) -> None:
+        if self.window_s < 1 or self.grace_s < 0 or self.max_open_cells < 1:
+            raise ValueError("window_s >= 1, grace_s >= 0 and max_open_cells >= 1 are required")
+        if self.max_bins < 2 or self.p95_min_samples < 1:
+            raise ValueError("max_bins >= 2 and p95_min_samples >= 1 are required")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """A closed cell. Internal to the gateway: it is not anonymised yet (see gateway.anonymize).
+
+    ``mean`` is the energy mean for sound levels (LAeq), the arithmetic mean otherwise.
+    ``p95`` is ``None`` below ``p95_min_samples`` samples. ``peak_sum`` (count metrics only) adds
+    up, over the nodes, the highest count each node reported in the window.
+    """
+
+    zone: str
+    metric: str
+    start: int
+    end: int
+    n: int
+    nodes: int
+    mean: float
+    min: float
+    max: float
+    p95: float | None
+    peak_sum: int | None
+
+
+_NEVER = -(2**62)
+
+
+class Aggregator:
+    """Open windows and their counters. Mutable for speed; see the module doc for the rules."""
+
+    def __init__(self, settings: AggregatorSettings | None = None) -> None:
+        self.settings = settings or AggregatorSettings()
+        self._w = self.settings.window_s
+        self._open: dict[int, dict[tuple[str, str], Cell]] = {}
+        self._cells = 0
+        self._closed_until = _NEVER  # every window ending at or before this is closed
+        self.counters: Counter[str] = Counter(dict.fromkeys(_COUNTERS, 0))
+
+    @property
+    def open_cells(self) -> int:
+        return self._cells
+
+    @property
+    def closed_until(self) -> int | None:
+        """End of the newest closed window, or None before the first close."""
+        return None if self._closed_until == _NEVER else self._closed_until
+
+    def add(self, reading: Reading, zone: str) -> str:
+        """Fold one accepted reading into its window; returns ADDED, LATE or OVERFLOW."""
+        w = self._w
+        start = reading.t - reading.t % w
+        if start + w <= self._closed_until:
+            self.counters["late_dropped"] += 1
+            return LATE
+        bucket = self._open.get(start)
+        if bucket is None:
+            bucket = self._open[start] = {}
+        node = reading.node_id
+        max_bins = self.settings.max_bins
+        outcome = ADDED
+        for key, value in reading.measures.items():
+            scale = _SCALE.get(key)
+            if scale is None:
+                self.counters["unknown_metric"] += 1
+                continue
+            cell = bucket.get((zone, key))
+            if cell is None:
+                if self._cells >= self.settings.max_open_cells:
+                    self.counters["overflow_dropped"] += 1
+                    outcome = OVERFLOW
+                    continue
+                cell = bucket[(zone, key)] = Cell()
+                self._cells += 1
+            q = round(value * scale)
+            cell.add(node, q, max_bins)
+            if key in _ENERGY_MEAN:
+                cell.energy += energy_units(q, scale)
+        if outcome == ADDED:
+            self.counters["readings_added"] += 1
+        return outcome
+
+    def close(self, now: float) -> list[WindowStats]:
+        """Close and return (once) every window with ``end + grace_s < now``, oldest first."""
+        w = self._w
+        # the newest window end strictly before now - grace
+        edge = int(-((self.settings.grace_s - now) // w) - 1) * w
+        self._closed_until = max(self._closed_until, edge)
+        out: list[WindowStats] = []
+        for start in sorted(s for s in self._open if s + w <= self._closed_until):
+            bucket = self._open.pop(start)
+            for (zone, metric), cell in sorted(bucket.items()):
+                out.append(self._stats(zone, metric, start, cell))
+            self._cells -= len(bucket)
+        self.counters["emitted"] += len(out)
+        return out
+
+    def _stats(self, zone: str, metric: str, start: int, cell: Cell) -> WindowStats:
+        scale = _SCALE[metric]
+        p95 = None
+        if cell.n >= self.settings.p95_min_samples:
+            p95 = cell.p95_q() / scale
+        is_count = METRICS[metric].is_count
+        return WindowStats(
+            zone=zone,
+            metric=metric,
+            start=start,
+            end=start + self._w,
+            n=cell.n,
+            nodes=len(cell.peaks),
+            mean=cell.energy_mean_db() if metric in _ENERGY_MEAN else cell.sum_q / cell.n / scale,
+            min=cell.min_q / scale,
+            max=cell.max_q / scale,
+            p95=p95,
+            peak_sum=sum(cell.peaks.values()) // scale if is_count else None,
+        )
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> dict[str, Any]:
+        cells = [
+            {"zone": zone, "metric": metric, "start": start, **cell.to_dict()}
+            for start, bucket in sorted(self._open.items())
+            for (zone, metric), cell in sorted(bucket.items())
+        ]
+        return {
+            "version": _STATE_VERSION,
+            "window_s": self._w,
+            "closed_until": self.closed_until,
+            "counters": dict(sorted(self.counters.items())),
+            "cells": cells,
+        }
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Any], settings: AggregatorSettings | None = None
+    ) -> Aggregator:
+        """Rebuild from :meth:`to_state`; ValueError if the state is malformed or was made with
+        another window length (its cells would not line up)."""
+        agg = cls(settings)
+        try:
+            if state["version"] != _STATE_VERSION or state["window_s"] != agg._w:
+                raise ValueError("aggregator state has another version or window length")
+            closed = state["closed_until"]
+            agg._closed_until = _NEVER if closed is None else int(closed)
+            for name, value in state["counters"].items():
+                agg.counters[str(name)] = int(value)
+            for d in state["cells"]:
+                start, zone, metric = int(d["start"]), str(d["zone"]), str(d["metric"])
+                if metric not in METRICS or start % agg._w:
+                    raise ValueError(f"bad cell {zone}/{metric}@{start}")
+                agg._open.setdefault(start, {})[(zone, metric)] = Cell.from_dict(d)
+                agg._cells += 1
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed aggregator state: {exc!r}") from exc
+        return agg

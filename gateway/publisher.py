@@ -1,0 +1,121 @@
+"""The shell around aggregation and anonymisation: feed accepted readings, close windows,
+anonymise, and queue what may be published, with the state persisted in one transaction.
+
+Exactly-once: the aggregator's state is checkpointed with a cursor (the receive time of the
+last reading folded in); after a crash the readings stored after the cursor are replayed, so
+every stored reading is counted once. The privacy ledger is persisted in the same transaction
+that queues the cells, so a crash can never publish without having spent the budget.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.aggregate import Aggregator, AggregatorSettings
+from gateway.anonymize import PrivacySettings, PublishedCell, anonymize
+from gateway.privacy_budget import PrivacyLedger
+from gateway.store import Store, readings_received_after
+from protocol.codec import Reading
+
+__all__ = ["Checkpoint", "Publisher", "cell_record"]
+
+RECENT_MAX = 5000  # published cells kept for the gateway's local open-data endpoints
+
+
+def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any]:
+    """A published cell in the fleet's ingest format (docs/fleet.md)."""
+    return {
+        "zone": cell.zone,
+        "metric": cell.metric,
+        "start": cell.start,
+        "period_s": cell.end - cell.start,
+        "n": cell.n,
+        "mean": cell.mean,
+        "min": cell.min,
+        "max": cell.max,
+        "p95": cell.p95,
+        "people": cell.people,
+        "suppressed": False,
+        "dp": {"mechanism": "discrete_laplace",
+               "epsilon_per_zone_day": settings.epsilon_per_zone_day},
+    }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    state: bytes
+    ledger: bytes
+    cursor: float
+    cells: list[bytes]
+    recent: bytes
+
+
+class Publisher:
+    def __init__(self, agg_settings: AggregatorSettings, privacy: PrivacySettings) -> None:
+        self.agg_settings = agg_settings
+        self.privacy = privacy
+        self.agg = Aggregator(agg_settings)
+        self.ledger = PrivacyLedger()
+        self.cursor = 0.0
+        self.recent: list[dict[str, Any]] = []
+        self.outcomes: Counter[str] = Counter()
+
+    def load(self, store: Store) -> int:
+        """Restore the checkpoint and replay what was stored after it; returns replayed count.
+        A corrupt checkpoint is an error, never a silent reset (which would double count)."""
+        raw = store.kv_get("aggregator")
+        if raw is not None:
+            self.agg = Aggregator.from_state(orjson.loads(raw), self.agg_settings)
+        ledger = store.kv_get("privacy_ledger")
+        if ledger is not None:
+            self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))
+        cursor = store.kv_get("aggregator_cursor")
+        self.cursor = float(cursor.decode()) if cursor is not None else 0.0
+        recent = store.kv_get("recent_cells")
+        self.recent = orjson.loads(recent) if recent is not None else []
+        replay = readings_received_after(store, self.cursor)
+        self.add(replay)
+        return len(replay)
+
+    def add(self, accepted: Iterable[tuple[Reading, str, float]]) -> None:
+        for reading, zone, received in accepted:
+            self.agg.add(reading, zone)
+            self.cursor = max(self.cursor, received)
+
+    def close(self, now: float) -> tuple[Checkpoint, list[PublishedCell]]:
+        """Close due windows and anonymise them. Returns what to persist (atomically, with
+        :func:`apply`) before anything is sent."""
+        pub = anonymize(self.agg.close(now), self.ledger, self.privacy)
+        self.ledger = pub.ledger
+        self.outcomes.update(pub.outcomes)
+        records = [cell_record(c, self.privacy) for c in pub.cells]
+        self.recent = (self.recent + records)[-RECENT_MAX:]
+        cp = Checkpoint(
+            state=orjson.dumps(self.agg.to_state()),
+            ledger=orjson.dumps(self.ledger.to_dict()),
+            cursor=self.cursor,
+            cells=[orjson.dumps(r) for r in records],
+            recent=orjson.dumps(self.recent),
+        )
+        return cp, list(pub.cells)
+
+
+def apply(store: Store, cp: Checkpoint, now: float) -> None:
+    """Persist a checkpoint and queue its cells for the uplink, all or nothing."""
+    db = store.db
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        store.kv_set("aggregator", cp.state)
+        store.kv_set("privacy_ledger", cp.ledger)
+        store.kv_set("aggregator_cursor", repr(cp.cursor).encode())
+        store.kv_set("recent_cells", cp.recent)
+        store.outbox_add("aggregate", cp.cells, now)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
