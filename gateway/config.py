@@ -27,7 +27,7 @@ class MqttSettings:
     client_id: str = "territoire-gateway"
     keepalive_s: int = 30
     # QoS 1 messages the broker may have in flight to us: the rest wait at the broker
-    max_inflight: int = 256
+    max_inflight: int = 2048
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class BrokerSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     max_message_bytes: int = 1024
-    batch_max: int = 512
+    batch_max: int = 1024
     batch_wait_ms: int = 20
     future_skew_s: int = 120
     max_age_s: int = 14 * 24 * 3600

@@ -1,7 +1,7 @@
 """The shell around aggregation and anonymisation: feed accepted readings, close windows,
 anonymise, and queue what may be published, with the state persisted in one transaction.
 
-Exactly-once: the aggregator's state is checkpointed with a cursor (the receive time of the
+Exactly-once: the aggregator's state is checkpointed with a cursor (the storage id of the
 last reading folded in); after a crash the readings stored after the cursor are replayed, so
 every stored reading is counted once. The privacy ledger is persisted in the same transaction
 that queues the cells, so a crash can never publish without having spent the budget.
@@ -19,7 +19,7 @@ import orjson
 from gateway.aggregate import Aggregator, AggregatorSettings
 from gateway.anonymize import PrivacySettings, PublishedCell, anonymize
 from gateway.privacy_budget import PrivacyLedger
-from gateway.store import Store, readings_received_after
+from gateway.store import Store, readings_after
 from protocol.codec import Reading
 
 __all__ = ["Checkpoint", "Publisher", "cell_record"]
@@ -50,7 +50,7 @@ def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any
 class Checkpoint:
     state: bytes
     ledger: bytes
-    cursor: float
+    cursor: int
     cells: list[bytes]
     recent: bytes
 
@@ -61,7 +61,7 @@ class Publisher:
         self.privacy = privacy
         self.agg = Aggregator(agg_settings)
         self.ledger = PrivacyLedger()
-        self.cursor = 0.0
+        self.cursor = 0
         self.recent: list[dict[str, Any]] = []
         self.outcomes: Counter[str] = Counter()
 
@@ -75,17 +75,18 @@ class Publisher:
         if ledger is not None:
             self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))
         cursor = store.kv_get("aggregator_cursor")
-        self.cursor = float(cursor.decode()) if cursor is not None else 0.0
+        self.cursor = int(cursor.decode()) if cursor is not None else 0
         recent = store.kv_get("recent_cells")
         self.recent = orjson.loads(recent) if recent is not None else []
-        replay = readings_received_after(store, self.cursor)
-        self.add(replay)
+        replay, last = readings_after(store, self.cursor)
+        self.add(((r, z, 0.0) for r, z in replay), last)
         return len(replay)
 
-    def add(self, accepted: Iterable[tuple[Reading, str, float]]) -> None:
-        for reading, zone, received in accepted:
+    def add(self, accepted: Iterable[tuple[Reading, str, float]], last_id: int) -> None:
+        """Fold in readings just stored; ``last_id`` is the id of the last one stored."""
+        for reading, zone, _received in accepted:
             self.agg.add(reading, zone)
-            self.cursor = max(self.cursor, received)
+        self.cursor = max(self.cursor, last_id)
 
     def close(self, now: float) -> tuple[Checkpoint, list[PublishedCell]]:
         """Close due windows and anonymise them. Returns what to persist (atomically, with
@@ -112,7 +113,7 @@ def apply(store: Store, cp: Checkpoint, now: float) -> None:
     try:
         store.kv_set("aggregator", cp.state)
         store.kv_set("privacy_ledger", cp.ledger)
-        store.kv_set("aggregator_cursor", repr(cp.cursor).encode())
+        store.kv_set("aggregator_cursor", str(cp.cursor).encode())
         store.kv_set("recent_cells", cp.recent)
         store.outbox_add("aggregate", cp.cells, now)
         db.execute("COMMIT")

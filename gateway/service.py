@@ -103,6 +103,8 @@ class Gateway:
         self.queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(
             maxsize=max(1, settings.mqtt.max_inflight)
         )
+        self.ack_slots = asyncio.Semaphore(8)
+        self.ack_tasks: set[asyncio.Task[None]] = set()
         self.started = time.time()
         self.connected = False
 
@@ -156,8 +158,8 @@ class Gateway:
                 break
         return batch
 
-    def _commit(self, batch: Batch) -> None:
-        self.store.commit_batch(
+    def _commit(self, batch: Batch) -> int:
+        return self.store.commit_batch(
             batch.accepted, batch.windows, dict(batch.rejections), batch.quarantine,
             self.s.ingest.quarantine_max,
         )
@@ -170,9 +172,9 @@ class Gateway:
         batch = verify_batch(raw, self.nodes, self.windows, now, self.limits,
                              self.s.ingest.max_message_bytes)
         # durable first: nothing is acknowledged before its transaction is committed
-        await self._db(lambda: self._commit(batch))
+        last_id = await self._db(lambda: self._commit(batch))
         self.windows.update(batch.windows)
-        self.publisher.add(batch.accepted)
+        self.publisher.add(batch.accepted, last_id)
         # aiomqtt has no manual-ack API yet (its issue #345): ack through its paho client
         paho = client._client
         for m in messages:
@@ -181,8 +183,23 @@ class Gateway:
         acks = ack_messages(batch, self.nodes, now)
         self._account(batch, now, len(acks), time.perf_counter() - t0)
         if acks:
-            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in acks))
+            # acks leave in the background so the next batch is not held up by their PUBACKs;
+            # the number of batches whose acks are in flight is bounded
+            await self.ack_slots.acquire()
+            task = asyncio.create_task(self._send_acks(client, acks))
+            self.ack_tasks.add(task)
+            task.add_done_callback(self.ack_tasks.discard)
         return batch
+
+    async def _send_acks(self, client: aiomqtt.Client, acks: list[tuple[str, bytes]]) -> None:
+        try:
+            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in acks))
+        except aiomqtt.MqttError as exc:
+            # the node resends what stays unacknowledged; the gateway answers it as a duplicate
+            log.info("acknowledgements not delivered: %s", exc)
+        finally:
+            self.ack_slots.release()
+
 
     def _account(self, batch: Batch, now: float, acks: int, seconds: float) -> None:
         m = self.metrics
@@ -380,6 +397,8 @@ class Gateway:
         )
         # acknowledge to the broker only after the durable commit (see process())
         client._client.manual_ack_set(True)
+        # one ack publish per node per batch are in flight at once by design: no warning
+        client.pending_calls_threshold = 1 << 20
         return client
 
     async def run(self, stop: asyncio.Event | None = None) -> None:

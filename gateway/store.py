@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from protocol.codec import Reading
-from protocol.verify import CounterWindow
+from protocol.verify import REPLAY_WINDOW, CounterWindow
 
 __all__ = ["NodeRecord", "OutboxItem", "Store"]
 
@@ -29,21 +29,23 @@ CREATE TABLE IF NOT EXISTS nodes (
     revoked INTEGER NOT NULL DEFAULT 0,
     updated REAL NOT NULL
 );
+-- Append-only: rows land on the last pages, so a batch dirties few pages (an SD card wears
+-- out from writes). Uniqueness of (node_id, counter) is guaranteed by the replay windows,
+-- updated in the same transaction, so no unique index is kept.
 CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY,
     node_id TEXT NOT NULL,
     counter INTEGER NOT NULL,
     t INTEGER NOT NULL,
     received REAL NOT NULL,
     zone TEXT NOT NULL,
-    m BLOB NOT NULL,             -- JSON of the measurements and battery, as verified
-    PRIMARY KEY (node_id, counter)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_received ON readings (received);
+    m BLOB NOT NULL              -- JSON of the measurements and battery, as verified
+);
 CREATE INDEX IF NOT EXISTS readings_t ON readings (t);
 CREATE TABLE IF NOT EXISTS windows (
     node_id TEXT PRIMARY KEY,
     high INTEGER NOT NULL,
-    seen BLOB NOT NULL
+    missing BLOB NOT NULL        -- counters of the window not yet seen (usually none)
 );
 CREATE TABLE IF NOT EXISTS health (
     node_id TEXT PRIMARY KEY,
@@ -74,7 +76,18 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
-_WINDOW_BYTES = 128  # REPLAY_WINDOW bits
+def _window_blob(w: CounterWindow) -> bytes:
+    """The window's unseen counters as a bitmap trimmed of leading zeros: a node that sends
+    in order has none, so its row stays a few bytes and the table is cheap to rewrite."""
+    span = min(REPLAY_WINDOW, w.high)
+    missing = ((1 << span) - 1) & ~w.seen
+    return missing.to_bytes((missing.bit_length() + 7) // 8, "little")
+
+
+def _window_from(high: int, blob: bytes) -> CounterWindow:
+    span = min(REPLAY_WINDOW, high)
+    missing = int.from_bytes(blob, "little")
+    return CounterWindow(high, ((1 << span) - 1) & ~missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,8 @@ class OutboxItem:
 
 
 def _reading_blob(r: Reading) -> bytes:
-    doc: dict[str, object] = {"m": r.measures, "fw": r.fw}
+    # only what aggregation may need again: the firmware version goes to node health instead
+    doc: dict[str, object] = {"m": r.measures}
     if r.bat is not None:
         doc["bat"] = r.bat
     return orjson.dumps(doc)
@@ -137,8 +151,8 @@ class Store:
     # ------------------------------------------------------------------------- ingest
 
     def windows(self) -> dict[str, CounterWindow]:
-        rows = self.db.execute("SELECT node_id, high, seen FROM windows").fetchall()
-        return {n: CounterWindow(h, int.from_bytes(s, "little")) for n, h, s in rows}
+        rows = self.db.execute("SELECT node_id, high, missing FROM windows").fetchall()
+        return {n: _window_from(h, b) for n, h, b in rows}
 
     def commit_batch(
         self,
@@ -147,14 +161,15 @@ class Store:
         rejections: dict[str, int],
         quarantine: Sequence[tuple[float, str | None, str, str, bytes]],
         quarantine_max: int,
-    ) -> None:
+    ) -> int:
         """Store accepted readings (reading, zone, received), the new windows of their nodes,
-        rejection counts and quarantined messages, all or nothing."""
+        rejection counts and quarantined messages, all or nothing. Returns the id of the last
+        stored reading (the aggregator's cursor)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(
-                "INSERT OR IGNORE INTO readings (node_id, counter, t, received, zone, m) "
+                "INSERT INTO readings (node_id, counter, t, received, zone, m) "
                 "VALUES (?,?,?,?,?,?)",
                 [
                     (r.node_id, r.counter, r.t, received, zone, _reading_blob(r))
@@ -162,12 +177,9 @@ class Store:
                 ],
             )
             db.executemany(
-                "INSERT INTO windows (node_id, high, seen) VALUES (?,?,?) "
-                "ON CONFLICT(node_id) DO UPDATE SET high=excluded.high, seen=excluded.seen",
-                [
-                    (n, w.high, w.seen.to_bytes(_WINDOW_BYTES, "little"))
-                    for n, w in windows.items()
-                ],
+                "INSERT INTO windows (node_id, high, missing) VALUES (?,?,?) "
+                "ON CONFLICT(node_id) DO UPDATE SET high=excluded.high, missing=excluded.missing",
+                [(n, w.high, _window_blob(w)) for n, w in windows.items()],
             )
             db.executemany(
                 "INSERT INTO rejections (reason, count) VALUES (?,?) "
@@ -184,10 +196,12 @@ class Store:
                     "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                     (quarantine_max,),
                 )
+            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return int(last)
 
     def rejection_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT reason, count FROM rejections").fetchall())
@@ -242,8 +256,7 @@ class Store:
 
     def evict_oldest_readings(self, n: int) -> int:
         cur = self.db.execute(
-            "DELETE FROM readings WHERE (node_id, counter) IN "
-            "(SELECT node_id, counter FROM readings ORDER BY received LIMIT ?)",
+            "DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY id LIMIT ?)",
             (n,),
         )
         return cur.rowcount
@@ -303,19 +316,17 @@ class Store:
         )
 
 
-def readings_received_after(store: Store, cursor: float) -> list[tuple[Reading, str, float]]:
-    """Stored readings received after ``cursor``, oldest first, as (reading, zone, received):
-    what the aggregator must replay after a restart."""
+def readings_after(store: Store, cursor: int) -> tuple[list[tuple[Reading, str]], int]:
+    """Stored readings with an id above ``cursor``, in storage order, as (reading, zone), and
+    the new cursor: what the aggregator must replay after a restart."""
     rows = store.db.execute(
-        "SELECT node_id, counter, t, zone, m, received FROM readings WHERE received > ? "
-        "ORDER BY received",
+        "SELECT id, node_id, counter, t, zone, m FROM readings WHERE id > ? ORDER BY id",
         (cursor,),
     ).fetchall()
     out = []
-    for node_id, counter, t, zone, m, received in rows:
+    for row_id, node_id, counter, t, zone, m in rows:
         doc = orjson.loads(m)
-        out.append(
-            (Reading(node_id, 0, counter, t, doc.get("fw", ""), doc["m"], doc.get("bat")),
-             zone, received)
-        )
-    return out
+        out.append((Reading(node_id, 0, counter, t, doc.get("fw", ""), doc["m"], doc.get("bat")),
+                    zone))
+        cursor = row_id
+    return out, cursor

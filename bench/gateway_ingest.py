@@ -1,0 +1,272 @@
+"""Gateway ingest benchmark: prints one JSON line.
+
+In one run, on this machine:
+1. baseline: publishers push valid signed readings at QoS 1 into a private Mosquitto while
+   ``mosquitto_sub`` (Mosquitto's own C client) receives them at QoS 1: broker_rate msg/s;
+2. the same publishers and load with the gateway process (``territoire gateway run``)
+   verifying, storing and acknowledging: gateway_rate readings/s accepted, p99 latency from
+   publish to the end-to-end ack, and bytes the gateway process wrote to disk per accepted
+   reading (``/proc/<pid>/io`` write_bytes).
+
+ratio = gateway_rate / broker_rate. Usage: python bench/gateway_ingest.py [--messages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from gateway.broker import MosquittoProcess, free_port
+from gateway.config import load_settings
+from gateway.service import Gateway
+from gateway.store import NodeRecord
+from protocol.codec import encode_reading, sign
+
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
+
+
+def secret(node_id: str) -> bytes:
+    return node_id.encode().ljust(32, b"!")
+
+
+def messages(node_ids: list[str], per_node: int, t0: int) -> list[tuple[str, bytes]]:
+    out = []
+    for c in range(1, per_node + 1):
+        for n in node_ids:
+            m = [("temp_c", 20.0 + c % 7), ("rh_pct", 55.0)]
+            body = encode_reading(n, 1, c, t0, "0.1.0", m)
+            out.append((f"territoire/v1/node/{n}/reading", sign(secret(n), body)))
+    return out
+
+
+def run_publishers(port: int, msgs: list[tuple[str, bytes]], user: str,
+                   password: str, tmp: Path) -> tuple[float, list[subprocess.Popen[bytes]]]:
+    """One ``mosquitto_pub -l`` (Mosquitto's C client) per node, each reading its node's
+    messages from a file, one per line, at QoS 1: the offered load costs little CPU."""
+    by_topic: dict[str, list[bytes]] = {}
+    for topic, payload in msgs:
+        by_topic.setdefault(topic, []).append(payload)
+    procs = []
+    files = []
+    for i, (topic, payloads) in enumerate(sorted(by_topic.items())):
+        f = tmp / f"pub-{i}.txt"
+        f.write_bytes(b"\n".join(payloads) + b"\n")
+        files.append((topic, f))
+    t0 = time.monotonic()
+    for i, (topic, f) in enumerate(files):
+        cmd = ["mosquitto_pub", "-p", str(port), "-q", "1", "-l", "-t", topic,
+               "-i", f"bench-pub-{i}", "--repeat", "0"]
+        cmd = cmd[:-2]
+        if user:
+            cmd += ["-u", user, "-P", password]
+        procs.append(subprocess.Popen(cmd, stdin=f.open("rb"), stdout=subprocess.DEVNULL))
+    return t0, procs
+
+
+class LatencyProbe:
+    """A probe node publishing a reading every 20 ms during the load and timing each one from
+    publish to its end-to-end acknowledgement: the gateway's ingest latency, queueing
+    included."""
+
+    NODE = "ang-probe"
+
+    def __init__(self, port: int) -> None:
+        import threading
+
+        import paho.mqtt.client as mqtt
+
+        self.sent: dict[int, float] = {}
+        self.latency: list[float] = []
+        self.stop = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-probe")
+        self.client.username_pw_set(BENCH_USER, BENCH_PASSWORD)
+        self.client.on_message = self._on_ack
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(f"territoire/v1/node/{self.NODE}/ack", qos=1)
+        self.client.loop_start()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _on_ack(self, _c: object, _u: object, msg: object) -> None:
+        now = time.monotonic()
+        body = msg.payload[:-44]  # type: ignore[attr-defined]
+        for c in json.loads(body)["ok"]:
+            t = self.sent.pop(c, None)
+            if t is not None:
+                self.latency.append(now - t)
+
+    def _run(self) -> None:
+        c = 0
+        while not self.stop.is_set():
+            c += 1
+            body = encode_reading(self.NODE, 1, c, int(time.time()), "0.1.0", [("temp_c", 1.0)])
+            self.sent[c] = time.monotonic()
+            self.client.publish(f"territoire/v1/node/{self.NODE}/reading",
+                                sign(secret(self.NODE), body), qos=1)
+            time.sleep(0.02)
+
+    def p99_ms(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        time.sleep(1.0)
+        self.client.loop_stop()
+        lat = sorted(self.latency)
+        return round(lat[int(0.99 * (len(lat) - 1))] * 1000, 1) if lat else float("nan")
+
+
+def baseline(tmp: Path, msgs: list[tuple[str, bytes]]) -> float:
+    with MosquittoProcess(tmp / "base") as broker:
+        sub = subprocess.Popen(
+            ["mosquitto_sub", "-p", str(broker.port), "-q", "1", "-t", "territoire/#",
+             "-C", str(len(msgs)), "-i", "bench-sub"],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+        t0, pubs = run_publishers(broker.port, msgs, "", "", tmp)
+        sub.wait(600)
+        rate = len(msgs) / (time.monotonic() - t0)
+        for p in pubs:
+            p.wait(60)
+        return rate
+
+
+def scrape(port: int) -> dict[str, float]:
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "{" not in line:
+            k, v = line.split()
+            out[k] = float(v)
+    return out
+
+
+def write_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
+                node_ids: list[str]) -> tuple[float, float, float, float]:
+    mqtt_port, http_port = free_port(), free_port()
+    conf = tmp / "gateway.toml"
+    conf.write_text(
+        f'name = "bench"\ndata_dir = "{tmp / "gw"}"\n'
+        f'[mqtt]\nport = {mqtt_port}\nclient_id = "bench-gw"\n'
+        f'[http]\nport = {http_port}\n[publish]\ninterval_s = 5.0\n'
+    )
+    settings = load_settings(conf)
+    gw = Gateway(settings)
+    for n in [*node_ids, LatencyProbe.NODE]:
+        gw.store.upsert_node(NodeRecord(n, "centre", {1: secret(n)}, False))
+    gw.store.close()
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from gateway.main import run_gateway; from pathlib import Path; "
+         f"run_gateway(Path({str(conf)!r}), manage_broker=True)"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if scrape(http_port):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(1.0)
+        # a bench user with the gateway's rights publishes for every node
+        passwd = Path(tmp / "gw" / "broker" / "passwd")
+        from gateway.broker_config import hash_password
+
+        with passwd.open("a") as f:
+            f.write(f"{BENCH_USER}:{hash_password(BENCH_PASSWORD)}\n")
+        acl = Path(tmp / "gw" / "broker" / "acl")
+        acl.write_text(acl.read_text() + f"\nuser {BENCH_USER}\ntopic readwrite territoire/#\n")
+        pid_broker = int(subprocess.check_output(["pgrep", "-f", str(tmp / "gw" / "broker")])
+                         .split()[0])
+        os.kill(pid_broker, signal.SIGHUP)
+        time.sleep(0.5)
+        if os.environ.get("BENCH_PROFILE"):
+            subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-d", "8",
+                              "-o", os.environ["BENCH_PROFILE"], "-f", "raw", "-p",
+                              str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        io0 = write_bytes(proc.pid)
+        acc0 = scrape(http_port).get("territoire_gateway_readings_accepted_total", 0)
+        probe = LatencyProbe(mqtt_port)
+        t0, pubs = run_publishers(mqtt_port, msgs, BENCH_USER, BENCH_PASSWORD, tmp)
+        target = acc0 + len(msgs) + 0.5 * len(msgs) / 2500 * 50  # and some probe readings
+        last = acc0
+        while True:
+            m = scrape(http_port)
+            last = m.get("territoire_gateway_readings_accepted_total", 0)
+            if last >= target:
+                break
+            if time.monotonic() - t0 > 600:
+                break
+            time.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        disk = write_bytes(proc.pid) - io0
+        p99 = probe.p99_ms()
+        for p in pubs:
+            p.wait(60)
+        m = scrape(http_port)
+        print("gateway metrics:", {k: v for k, v in m.items() if "total" in k},
+              file=sys.stderr)
+        batches = m.get("territoire_gateway_batches_total", 1)
+        return (last - acc0) / elapsed, disk / max(1.0, last - acc0), \
+            m.get("territoire_gateway_batch_commit_seconds_sum", 0) / max(1.0, batches), p99
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=40000)
+    ap.add_argument("--nodes", type=int, default=50)
+    args = ap.parse_args()
+    node_ids = [f"ang-{i:04d}" for i in range(1, args.nodes + 1)]
+    msgs = messages(node_ids, max(1, args.messages // args.nodes), int(time.time()))
+    payload = sum(len(p) for _, p in msgs) / len(msgs)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
+    try:
+        broker_rate = baseline(tmp, msgs)
+        gateway_rate, disk_per, batch_s, p99 = gateway_run(tmp, msgs, node_ids)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({
+        "bench": "gateway_ingest",
+        "messages": len(msgs),
+        "nodes": args.nodes,
+        "broker_rate": round(broker_rate),
+        "gateway_rate": round(gateway_rate),
+        "ratio": round(gateway_rate / broker_rate, 3),
+        "p99_ingest_latency_ms": p99,
+        "mean_batch_commit_ms": round(batch_s * 1000, 2),
+        "payload_bytes": round(payload),
+        "disk_bytes_per_reading": round(disk_per),
+        "disk_per_payload": round(disk_per / payload, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
