@@ -107,7 +107,7 @@ class Node:
             await self.measure_once()
             self.beat = time.ticks_ms()
             _live()
-            left = self.interval * 1000 - time.ticks_diff(time.ticks_ms(), start)
+            left = int(self.interval * 1000) - time.ticks_diff(time.ticks_ms(), start)
             await asyncio.sleep_ms(max(0, left))
 
     # ---------------------------------------------------------------- sending
@@ -133,8 +133,14 @@ class Node:
             return 0
         oldest = self.outbox.pending(1)[0][1]
         n = 0
+        synced = self.clock.synced()
+        cur = self.boot & 0xFFFF
         for rec in recs:
             c = rec[1]
+            # a reading of this boot still unstamped waits for the time (the gateway sends it
+            # as soon as the node is online); order is kept, so everything after it waits too
+            if not synced and rec[2] == 0 and rec[0] == cur:
+                break
             # the gateway's replay window: never run further ahead of the oldest unacknowledged
             if c - oldest >= proto.WINDOW:
                 break
@@ -296,7 +302,7 @@ class Node:
         while len(self.outbox) and time.ticks_diff(time.ticks_ms(), start) < budget:
             await asyncio.sleep_ms(100)
         print("deepsleep heap_peak=%d buf=%d" % (_mem_peak(), len(self.outbox)))
-        self.machine.deepsleep(self.interval * 1000)
+        self.machine.deepsleep(int(self.interval * 1000))
 
 
 def main():

@@ -69,7 +69,7 @@ def territory(
     try:
         for plan in plans:
             node = EmulatedNode(workdir / plan.node_id, plan.board(speed=60.0),
-                                upstream_port=broker.port)
+                                upstream_port=broker.port, compensate_heap=True)
             node.create()
             files = dict(bundle)
             files["node.json"] = node_config(

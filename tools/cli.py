@@ -68,8 +68,15 @@ def demo(
     """
     from tools.demo import DemoOptions, run_demo
 
-    result = run_demo(DemoOptions(nodes=nodes, duration=duration, summary=summary,
-                                  interval_s=interval, live=sys.stdout.isatty()))
+    result = run_demo(
+        DemoOptions(
+            nodes=nodes,
+            duration=duration,
+            summary=summary,
+            interval_s=interval,
+            live=sys.stdout.isatty(),
+        )
+    )
     Console().print(
         f"[bold]demo finished[/]: {result['nodes_started']} nodes, "
         f"{result['readings_accepted']} readings accepted, "

@@ -58,22 +58,29 @@ class _Demo:
 
 def _table(demo: _Demo, gw: Gateway) -> Table:
     now = time.time()
-    t = Table(title=f"Territoire demo: {len(demo.nodes)} emulated nodes over Angers "
-              f"(gateway http://127.0.0.1:{gw.s.http.port}/metrics)", expand=True)
+    t = Table(
+        title=f"Territoire demo: {len(demo.nodes)} emulated nodes over Angers "
+        f"(gateway http://127.0.0.1:{gw.s.http.port}/metrics)",
+        expand=True,
+    )
     for col in ("node", "kind", "quartier", "readings", "last seen", "last values"):
         t.add_column(col)
     for plan in demo.plans:
         seen = gw.last_seen.get(plan.node_id)
         h = gw.node_health.get(plan.node_id, {})
         t.add_row(
-            plan.node_id, plan.kind.name, plan.zone,
+            plan.node_id,
+            plan.kind.name,
+            plan.zone,
             str(gw.accepted_by_node.get(plan.node_id, 0)),
             "-" if seen is None else f"{now - seen:.0f} s ago",
             h.get("last_values", ""),
         )
     m = gw.metrics
-    t.caption = (f"accepted {m.accepted}  duplicates {m.duplicates}  "
-                 f"rejected {sum(m.rejected.values())}  uptime {now - demo.started:.0f} s")
+    t.caption = (
+        f"accepted {m.accepted}  duplicates {m.duplicates}  "
+        f"rejected {sum(m.rejected.values())}  uptime {now - demo.started:.0f} s"
+    )
     return t
 
 
@@ -97,7 +104,8 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
 async def _run(demo: _Demo) -> dict[str, Any]:
     opts = demo.opts
     settings = Settings(
-        name="demo-gateway", data_dir=str(demo.work / "gateway"),
+        name="demo-gateway",
+        data_dir=str(demo.work / "gateway"),
         mqtt=MqttSettings(port=free_port(), client_id="demo-gateway"),
         http=HttpSettings(port=free_port()),
     )
@@ -107,8 +115,10 @@ async def _run(demo: _Demo) -> dict[str, Any]:
     for plan in demo.plans:
         gw.add_node(NodeRecord(plan.node_id, plan.zone, {1: keys[plan.node_id]}, False))
     gw.start_private_broker()
-    demo.console.print(f"[bold]Mosquitto[/] on 127.0.0.1:{settings.mqtt.port}, "
-                       f"[bold]gateway[/] metrics on http://127.0.0.1:{settings.http.port}/metrics")
+    demo.console.print(
+        f"[bold]Mosquitto[/] on 127.0.0.1:{settings.mqtt.port}, "
+        f"[bold]gateway[/] metrics on http://127.0.0.1:{settings.http.port}/metrics"
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,18 +131,25 @@ async def _run(demo: _Demo) -> dict[str, Any]:
             await asyncio.to_thread(node.create)
             files = dict(bundle)
             files["node.json"] = node_config(
-                node_id=plan.node_id, key_id=1, secret=keys[plan.node_id],
-                mqtt_host="127.0.0.1", mqtt_port=settings.mqtt.port,
-                mqtt_password=mqtt_password(keys[plan.node_id]), sensors=plan.kind.sensors,
-                zone=plan.zone, interval_s=opts.interval_s, status_s=30,
+                node_id=plan.node_id,
+                key_id=1,
+                secret=keys[plan.node_id],
+                mqtt_host="127.0.0.1",
+                mqtt_port=settings.mqtt.port,
+                mqtt_password=mqtt_password(keys[plan.node_id]),
+                sensors=plan.kind.sensors,
+                zone=plan.zone,
+                interval_s=opts.interval_s,
+                status_s=30,
             )
             await asyncio.to_thread(node.write_files, files)
             node.start()
             demo.nodes[plan.node_id] = node
         demo.console.print(f"{len(demo.nodes)} emulated nodes started")
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
-        with Live(_table(demo, gw), console=demo.console, refresh_per_second=2,
-                  transient=not opts.live) as live:
+        with Live(
+            _table(demo, gw), console=demo.console, refresh_per_second=2, transient=not opts.live
+        ) as live:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)

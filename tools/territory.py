@@ -41,8 +41,7 @@ KINDS: dict[str, NodeKind] = {
         NodeKind(
             "noise",
             {"i2s": {"0": "mic"}},
-            [{"kind": "mic", "i2s": 0, "sck": 14, "ws": 15, "sd": 32, "rate": 16000,
-              "bursts": 2}],
+            [{"kind": "mic", "i2s": 0, "sck": 14, "ws": 15, "sd": 32, "rate": 16000, "bursts": 2}],
             False,
         ),
         NodeKind(
@@ -78,8 +77,14 @@ class NodePlan:
     seed: int
 
     def board(self, speed: float) -> dict[str, Any]:
-        return {"node_id": self.node_id, "seed": self.seed, "speed": speed, "zone": self.zone,
-                "rssi": -55 - self.seed % 30, **self.kind.board}
+        return {
+            "node_id": self.node_id,
+            "seed": self.seed,
+            "speed": speed,
+            "zone": self.zone,
+            "rssi": -55 - self.seed % 30,
+            **self.kind.board,
+        }
 
 
 def quartiers(path: Path = QUARTIERS_FILE) -> list[dict[str, Any]]:
@@ -91,7 +96,11 @@ def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang") -> 
     """n nodes spread round-robin over the quartiers, with the kinds in turn."""
     zones = [q["id"] for q in quartiers()]
     return [
-        NodePlan(f"{prefix}-{i + 1:04d}", KINDS[kinds[i % len(kinds)]], zones[i % len(zones)],
-                 seed=1000 + i)
+        NodePlan(
+            f"{prefix}-{i + 1:04d}",
+            KINDS[kinds[i % len(kinds)]],
+            zones[i % len(zones)],
+            seed=1000 + i,
+        )
         for i in range(n)
     ]

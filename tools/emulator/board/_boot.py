@@ -1,0 +1,37 @@
+# VM entry point of an emulated node: what the ESP32 does after the ROM
+# bootloader. Mounts the LittleFS flash at /flash, makes it the current
+# directory and the front of sys.path, then runs boot.py and main.py from it.
+# Run by tools/emulator/node.py as: micropython -X heapsize=100K _boot.py
+# Exit codes: machine.reset()/deepsleep()/soft_reset() exit with the codes of
+# machine.py; 1 = uncaught exception in main.py, 0 = main.py returned (on the
+# board: the REPL, where only the watchdog can restart the node).
+import os
+import sys
+
+import _board
+import _flash
+
+_flash.mount(_board.path("flash.img"))
+del sys.modules["_flash"]
+del _flash
+os.chdir("/flash")
+sys.path.insert(0, "/flash/lib")
+sys.path.insert(0, "/flash")
+
+
+def _run(name):
+    try:
+        os.stat(name)
+    except OSError:
+        return 0
+    try:
+        execfile(name)  # in __main__'s globals, as pyexec_file does
+    except Exception as e:  # the board prints it and carries on
+        sys.print_exception(e)
+        return 1
+    return 0
+
+
+_rc = _run("boot.py") | _run("main.py")
+if _rc:
+    sys.exit(_rc)

@@ -1,0 +1,132 @@
+"""The node directory: the files through which the host and the emulated board talk.
+
+Everything that survives a VM process lives here, as the chip's flash, NVS and RTC domain
+survive a reset. The board modules (board/*.py) read and write the same names.
+
+===============  ==========================================================================
+``board.json``   the board description (buses, devices, node id, speed...)
+``flash.img``    the 2 MiB LittleFS flash (files written with ``EmulatedNode.write_files``)
+``console.log``  the VM's stdout and stderr, appended across restarts, one marker per boot
+``boot``         "cause wake" of the current boot (written by the host, read by machine)
+``link``         "up" / "down": the Wi-Fi link seen by network.WLAN
+``wdt``          the watchdog: timeout in ms, mtime = last feed (written by machine.WDT)
+``wake``         deep-sleep duration in ms (written by machine.deepsleep)
+``rtcmem``       RTC RAM; ``rtc_off`` RTC clock offset: both lost at power-on
+``nvs.<ns>``     NVS namespaces; ``ota.json`` OTA partition states (esp32 module)
+===============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from tools.emulator import otadata
+
+__all__ = [
+    "Exit",
+    "ResetCause",
+    "WakeReason",
+    "clear_for_boot",
+    "clear_rtc_domain",
+    "deepsleep_ms",
+    "link_is_up",
+    "run_bootloader",
+    "watchdog_deadline",
+    "write_atomic",
+    "write_board",
+    "write_boot",
+    "write_link",
+]
+
+
+class ResetCause(IntEnum):
+    """machine.reset_cause() values of the ESP32 port."""
+
+    PWRON = 1
+    HARD = 2
+    WDT = 3
+    DEEPSLEEP = 4
+    SOFT = 5
+
+
+class WakeReason(IntEnum):
+    """machine.wake_reason() values of the ESP32 port (0: not woken from sleep)."""
+
+    NONE = 0
+    PIN = 2
+    TIMER = 4
+
+
+class Exit(IntEnum):
+    """Exit codes by which the VM asks for a restart (board/machine.py)."""
+
+    RESET = 110
+    DEEPSLEEP = 111
+    SOFT_RESET = 112
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def write_board(node_dir: Path, board: dict[str, Any]) -> None:
+    write_atomic(node_dir / "board.json", json.dumps(board).encode())
+
+
+def write_link(node_dir: Path, *, up: bool) -> None:
+    write_atomic(node_dir / "link", b"up" if up else b"down")
+
+
+def link_is_up(node_dir: Path) -> bool:
+    try:
+        return (node_dir / "link").read_bytes()[:2] == b"up"
+    except FileNotFoundError:
+        return True
+
+
+def clear_rtc_domain(node_dir: Path) -> None:
+    """Power lost: RTC memory and the RTC clock setting are gone."""
+    for name in ("rtcmem", "rtc_off"):
+        (node_dir / name).unlink(missing_ok=True)
+
+
+def clear_for_boot(node_dir: Path) -> None:
+    """Any reset disarms the watchdog and consumes the sleep request."""
+    for name in ("wdt", "wake"):
+        (node_dir / name).unlink(missing_ok=True)
+
+
+def run_bootloader(node_dir: Path) -> None:
+    """The OTA partition choice of this boot (trial boot, rollback): see otadata."""
+    ota = node_dir / "ota.json"
+    if ota.exists():
+        state = otadata.select_boot(json.loads(ota.read_bytes()))
+        write_atomic(ota, json.dumps(state).encode())
+
+
+def write_boot(node_dir: Path, cause: ResetCause, wake: WakeReason) -> None:
+    write_atomic(node_dir / "boot", f"{cause.value} {wake.value}".encode())
+
+
+def watchdog_deadline(node_dir: Path) -> float | None:
+    """Wall-clock time at which the armed watchdog fires, None if not armed."""
+    wdt = node_dir / "wdt"
+    try:
+        fed = wdt.stat().st_mtime
+        timeout_ms = int(wdt.read_bytes())
+    except (OSError, ValueError):  # not armed, or being rewritten right now
+        return None
+    return fed + timeout_ms / 1000
+
+
+def deepsleep_ms(node_dir: Path) -> int:
+    """The deep sleep asked by the VM that just exited; 0: until woken."""
+    try:
+        return int((node_dir / "wake").read_bytes())
+    except (OSError, ValueError):
+        return 0
