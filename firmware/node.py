@@ -49,7 +49,7 @@ def _mem_peak():
 
 
 class Node:
-    def __init__(self, cfg, machine, network=None, sensors=None):
+    def __init__(self, cfg, machine, network=None, drivers=None):
         self.cfg = cfg
         self.machine = machine
         self.network = network
@@ -61,11 +61,11 @@ class Node:
         self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
         rtc = machine.RTC() if hasattr(machine, "RTC") else None
         self.clock = clock.Clock(rtc)
-        if sensors is None:
-            import sensors.build
+        if drivers is None:
+            from sensors.build import build
 
-            sensors = sensors.build.build(cfg["sensors"], machine)
-        self.sensors = sensors
+            drivers = build(cfg["sensors"], machine)
+        self.sensors = drivers
         self.interval = cfg.get("interval_s", 60)
         self.ack_timeout_ms = int(cfg.get("ack_timeout_s", 10) * 1000)
         self.sent = {}  # counter -> ticks_ms of the last send, until acknowledged

@@ -74,8 +74,8 @@ async def node_client(settings: Settings, node_id: str,
         yield client
 
 
-async def wait_for(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate: object, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
             return

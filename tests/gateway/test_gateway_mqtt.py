@@ -24,7 +24,7 @@ from tests.gateway.harness import (
 NODES = [("ang-0001", "centre-ville"), ("ang-0002", "doutre")]
 
 
-async def _next_ack(client: aiomqtt.Client, timeout: float = 5.0) -> dict[str, object]:
+async def _next_ack(client: aiomqtt.Client, within: float = 5.0) -> dict[str, object]:
     async def first() -> dict[str, object]:
         async for msg in client.messages:
             parts = split_signed(bytes(msg.payload))  # type: ignore[arg-type]
@@ -35,7 +35,7 @@ async def _next_ack(client: aiomqtt.Client, timeout: float = 5.0) -> dict[str, o
                 return obj
         raise AssertionError("no ack")
 
-    return await asyncio.wait_for(first(), timeout)
+    return await asyncio.wait_for(first(), within)
 
 
 async def test_valid_reading_is_stored_then_acknowledged(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ async def test_node_cannot_read_another_nodes_acks(tmp_path: Path) -> None:
             await victim.publish(node_topic("ang-0002", "reading"), reading("ang-0002", 1), qos=1)
             assert (await _next_ack(victim))["ok"] == [1]
         with pytest.raises(TimeoutError):
-            await _next_ack(spy, timeout=1.0)
+            await _next_ack(spy, within=1.0)
 
 
 async def test_wrong_broker_password_is_refused(tmp_path: Path) -> None:

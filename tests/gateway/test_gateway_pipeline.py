@@ -129,7 +129,8 @@ async def test_uplink_outage_then_recovery_delivers_every_record_exactly_once(
     # the lost response made the gateway resend one batch id: applied once
     assert fleet.requests > len(fleet.applied)
     temp = [c for c in cells if c["metric"] == "temp_c"]
-    assert temp and all(c["mean"] == pytest.approx(20.5, abs=0.01) for c in temp)
+    assert temp
+    assert all(c["mean"] == pytest.approx(20.5, abs=0.01) for c in temp)
     assert {c["zone"] for c in cells} == {"centre", "doutre"}
 
 
@@ -155,7 +156,8 @@ async def test_exhausted_privacy_budget_stops_the_zone_until_the_next_day(
         day = gw.publisher.ledger
         assert day.to_dict()  # the ledger is persisted state, not a cache
     stored = Gateway(s).store.kv_get("privacy_ledger")
-    assert stored is not None and b"centre" in stored
+    assert stored is not None
+    assert b"centre" in stored
 
 
 async def test_aggregates_survive_a_crash_without_double_counting(tmp_path: Path) -> None:
@@ -204,7 +206,8 @@ async def test_gateway_serves_open_data_as_ngsi_ld_and_csv(tmp_path: Path) -> No
             ngsi = await http.get(base + "/opendata/aggregates.jsonld")
     assert csv.status_code == 200
     assert csv.text.splitlines()[0].startswith("zone")
-    assert "centre" in csv.text and "ang-0001" not in csv.text
+    assert "centre" in csv.text
+    assert "ang-0001" not in csv.text
     entities = ngsi.json()
     assert {e["type"] for e in entities} >= {"WeatherObserved"}
     assert "ang-000" not in ngsi.text  # no node identifier in anything published
