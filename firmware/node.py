@@ -246,7 +246,7 @@ class Node:
         return w
 
     async def status_loop(self):
-        every = self.cfg.get("status_s", 60)
+        every = self.cfg.get("status_s", 300)
         while True:
             await asyncio.sleep(every)
             gc.collect()

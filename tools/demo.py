@@ -25,13 +25,19 @@ from rich.live import Live
 from rich.table import Table
 
 from gateway.broker import free_port
-from gateway.config import HttpSettings, MqttSettings, Settings
+from gateway.config import (
+    AggregationSettings,
+    HttpSettings,
+    MqttSettings,
+    PublishSettings,
+    Settings,
+)
 from gateway.service import Gateway
 from gateway.store import NodeRecord
 from protocol.credentials import mqtt_password
 from tools.bundle import firmware_files, node_config
 from tools.emulator import EmulatedNode
-from tools.territory import NodePlan, plan_nodes
+from tools.territory import QUARTIERS_FILE, NodePlan, plan_nodes
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -94,9 +100,13 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "rejected_by_reason": dict(m.rejected),
         "accepted_by_node": dict(gw.accepted_by_node),
         "aggregates_published": m.aggregates_published,
+        "publication_outcomes": dict(gw.publisher.outcomes),
         "urls": {
             "gateway_metrics": f"http://127.0.0.1:{gw.s.http.port}/metrics",
             "gateway_health": f"http://127.0.0.1:{gw.s.http.port}/health",
+            "open_data_csv": f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.csv",
+            "open_data_ngsi_ld":
+                f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.jsonld",
         },
     }
 
@@ -108,6 +118,9 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         data_dir=str(demo.work / "gateway"),
         mqtt=MqttSettings(port=free_port(), client_id="demo-gateway"),
         http=HttpSettings(port=free_port()),
+        # one-minute windows so the demo publishes within its first two minutes
+        aggregation=AggregationSettings(window_s=60, grace_s=10),
+        publish=PublishSettings(interval_s=5.0, zones_file=str(QUARTIERS_FILE)),
     )
     gw = Gateway(settings)
     demo.plans = plan_nodes(opts.nodes)
@@ -127,7 +140,8 @@ async def _run(demo: _Demo) -> dict[str, Any]:
     bundle = await asyncio.to_thread(firmware_files)
     try:
         for plan in demo.plans:
-            node = EmulatedNode(demo.work / "nodes" / plan.node_id, plan.board(speed=60.0))
+            node = EmulatedNode(demo.work / "nodes" / plan.node_id, plan.board(speed=60.0),
+                                compensate_heap=True)
             await asyncio.to_thread(node.create)
             files = dict(bundle)
             files["node.json"] = node_config(

@@ -65,8 +65,9 @@ KINDS: dict[str, NodeKind] = {
     )
 }
 
-# the demo's mix: air and weather everywhere, the others where they make sense
-MIX = ("air", "weather", "noise", "people", "bin", "soil")
+# the demo's mix, zone by zone: enough air-quality and weather nodes per quartier for their
+# cells to pass small-count suppression (3 distinct nodes), plus one of each other kind
+MIX = ("air", "air", "air", "weather", "noise", "people", "bin", "soil")
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,15 @@ def quartiers(path: Path = QUARTIERS_FILE) -> list[dict[str, Any]]:
 
 
 def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang") -> list[NodePlan]:
-    """n nodes spread round-robin over the quartiers, with the kinds in turn."""
+    """n nodes filling the quartiers one after the other with ``len(kinds)`` nodes each, the
+    kinds in turn (a quartier gets the whole mix before the next one starts)."""
     zones = [q["id"] for q in quartiers()]
+    per_zone = len(kinds)
     return [
         NodePlan(
             f"{prefix}-{i + 1:04d}",
-            KINDS[kinds[i % len(kinds)]],
-            zones[i % len(zones)],
+            KINDS[kinds[i % per_zone]],
+            zones[(i // per_zone) % len(zones)],
             seed=1000 + i,
         )
         for i in range(n)
