@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.broker import MosquittoProcess
+
 # MicroPython test modules: run inside the VM by tests/test_firmware_vm.py, not by CPython
 collect_ignore_glob = ["firmware_vm/*"]
-
-from gateway.broker import MosquittoProcess
 
 
 @pytest.fixture

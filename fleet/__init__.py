@@ -1,0 +1,1 @@
+"""Territoire fleet service: registry, keys, gateways, telemetry, open data (docs/fleet.md)."""

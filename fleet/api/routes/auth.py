@@ -1,0 +1,116 @@
+"""Operator login for the dashboard: a session cookie plus a CSRF token for mutating calls."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from fleet.api.deps import CurrentPrincipal, SessionDep, SettingsDep, csrf_token_for
+from fleet.core import security
+from fleet.crud import audit
+from fleet.crud.operators import authenticate, create_login_session, delete_login_session
+from fleet.models import LoginRequest, OperatorPublic, SessionInfo
+from fleet.models.common import PASSWORD_MIN
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Me(BaseModel):
+    operator: OperatorPublic
+    role: str = Field(description="the role of this login or token")
+    via: str = Field(description="cookie or token")
+
+
+class CsrfToken(BaseModel):
+    csrf_token: str
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=256)
+
+
+@router.post("/login", response_model=SessionInfo)
+def login(
+    body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep
+) -> SessionInfo:
+    op = authenticate(
+        session,
+        email=body.email,
+        password=body.password,
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_s),
+    )
+    if op is None:
+        session.commit()  # keep the failure count
+        raise HTTPException(401, "wrong email or password, or account locked")
+    row, token = create_login_session(
+        session, operator=op, ttl=timedelta(seconds=settings.session_ttl_s)
+    )
+    session.commit()
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    return SessionInfo(
+        operator=OperatorPublic.model_validate(op, from_attributes=True),
+        csrf_token=csrf_token_for(token),
+        expires_at=row.expires_at,
+    )
+
+
+@router.post("/logout", status_code=204)
+def logout(
+    request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> None:
+    token = request.cookies.get(settings.session_cookie_name)
+    if token:
+        delete_login_session(session, token=token)
+        session.commit()
+    response.delete_cookie(settings.session_cookie_name, path="/")
+
+
+@router.get("/me", response_model=Me)
+def me(principal: CurrentPrincipal) -> Me:
+    return Me(
+        operator=OperatorPublic.model_validate(principal.operator, from_attributes=True),
+        role=principal.role,
+        via="cookie" if principal.session_token else "token",
+    )
+
+
+@router.get("/csrf", response_model=CsrfToken)
+def csrf(principal: CurrentPrincipal) -> CsrfToken:
+    """The CSRF token to send as X-CSRF-Token with every mutating call of a cookie session."""
+    if principal.session_token is None:
+        raise HTTPException(400, "a bearer token needs no CSRF token")
+    return CsrfToken(csrf_token=csrf_token_for(principal.session_token))
+
+
+@router.post("/password", status_code=204)
+def change_own_password(
+    body: PasswordChange, principal: CurrentPrincipal, session: SessionDep
+) -> None:
+    """Any role may change its own password (the one change a viewer may make)."""
+    op = principal.operator
+    if not security.verify_password(op.password_hash, body.current_password):
+        raise HTTPException(403, "current password is wrong")
+    op.password_hash = security.hash_password(body.new_password)
+    session.add(op)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="operator.password",
+        entity_type="operator",
+        entity_id=op.id or 0,
+        before={"password": "old"},
+        after={"password": "new"},
+    )
+    session.commit()

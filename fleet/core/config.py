@@ -1,0 +1,120 @@
+"""The fleet service's one settings object: every limit, window and size lives here.
+
+Values come from keyword arguments (tests, the CLI) or from ``TERRITOIRE_FLEET_*`` environment
+variables. Outside development the service refuses to start without a master key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
+
+# Development only, published in the docs: it protects nothing. Any other environment refuses it.
+DEV_MASTER_KEY = b"territoire-development-master-k!"
+
+
+class ConfigError(ValueError):
+    """The settings cannot run a service (missing or malformed master key, ...)."""
+
+
+def _decode_key(text: str) -> bytes:
+    text = text.strip()
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError("master key is not base64") from exc
+    if len(raw) != 32:
+        raise ConfigError("master key must be 32 bytes (base64 of 32 random bytes)")
+    return raw
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TERRITOIRE_FLEET_", extra="forbid")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./territoire-fleet.db"
+    api_prefix: str = "/api/v1"
+    project_name: str = "Territoire fleet"
+    # master key for secrets at rest: base64 of 32 bytes, inline or in a file (file wins)
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    migrate_on_start: bool = True
+
+    # database connection pool (PostgreSQL; SQLite uses one connection per thread)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    # request limits
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_ingest_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_ingest_health_items: int = Field(default=20_000, ge=1)
+    max_ingest_aggregate_items: int = Field(default=20_000, ge=1)
+
+    # pagination
+    page_default: int = Field(default=50, ge=1)
+    page_max: int = Field(default=500, ge=1)
+    sync_page_max: int = Field(default=500, ge=1)
+    csv_max_rows: int = Field(default=1_000_000, ge=1)
+
+    # gateway request signatures
+    signature_skew_s: int = Field(default=300, ge=1)
+    replay_cache_max: int = Field(default=200_000, ge=100)
+    gateway_enroll_token_ttl_s: int = Field(default=7 * 86400, ge=60)
+    # how stale another worker's view of a gateway (keys, status, sync position) may be
+    gateway_cache_refresh_s: float = Field(default=0.5, gt=0, le=60)
+
+    # node keys
+    key_rotation_grace_s: int = Field(default=7 * 86400, ge=0)
+    claim_code_ttl_s: int = Field(default=30 * 86400, ge=60)
+    claim_code_batch_max: int = Field(default=200, ge=1)
+    node_id_prefix: str = Field(default="ang", pattern=r"^[a-z0-9][a-z0-9-]{0,20}$")
+    node_offline_after_s: int = Field(default=900, ge=10)
+
+    # operators
+    session_cookie_name: str = "territoire_session"
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    cookie_secure: bool | None = None  # None: secure everywhere but development
+    api_token_ttl_days_default: int = Field(default=90, ge=1)
+    api_token_ttl_days_max: int = Field(default=365, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_s: int = Field(default=900, ge=1)
+
+    # housekeeping
+    ingest_batch_retention_s: int = Field(default=30 * 86400, ge=3600)
+    maintenance_interval_s: int = Field(default=600, ge=1)
+    public_pseudonym_rotation_s: int = Field(default=30 * 86400, ge=3600)
+
+    def master_key_bytes(self) -> bytes:
+        """The 32-byte master key; the published development key only in development."""
+        if self.master_key_file is not None:
+            try:
+                text = self.master_key_file.read_text()
+            except OSError as exc:
+                raise ConfigError(f"cannot read master key file: {exc.strerror}") from exc
+            return _decode_key(text)
+        if self.master_key is not None:
+            return _decode_key(self.master_key.get_secret_value())
+        if self.environment != "development":
+            raise ConfigError(
+                "no master key: set TERRITOIRE_FLEET_MASTER_KEY_FILE (or _MASTER_KEY) "
+                "outside development"
+            )
+        return DEV_MASTER_KEY
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment != "development"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,29 @@
+"""The few ways a CRUD call refuses; the API maps each family to one HTTP status."""
+
+from __future__ import annotations
+
+__all__ = ["Conflict", "CrudError", "Invalid", "NotFound", "Refused"]
+
+
+class CrudError(Exception):
+    """Base: the message is meant for the caller and never holds a secret."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(CrudError):
+    """No such object (or not visible to this caller)."""
+
+
+class Conflict(CrudError):
+    """The change contradicts the current state (duplicate id, already revoked, ...)."""
+
+
+class Invalid(CrudError):
+    """The request is well-formed but names things that do not fit together."""
+
+
+class Refused(CrudError):
+    """A credential (claim code, enrollment token) is unknown, used or expired."""

@@ -1,0 +1,89 @@
+"""Zones and sensor profiles."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlmodel import Session, SQLModel, col, select
+
+from fleet.crud import audit
+from fleet.crud.errors import Conflict, NotFound
+from fleet.models import Profile, ProfileCreate, ProfileUpdate, Zone, ZoneCreate, ZoneUpdate
+
+__all__ = [
+    "create_profile",
+    "create_zone",
+    "list_profiles",
+    "list_zones",
+    "update_profile",
+    "update_zone",
+]
+
+T = TypeVar("T", Zone, Profile)
+
+
+def _create(session: Session, model: type[T], data: SQLModel, actor: str, kind: str) -> T:
+    obj = model.model_validate(data)
+    if session.get(model, obj.id) is not None:
+        raise Conflict(f"{kind} {obj.id} exists")
+    session.add(obj)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind}.create",
+        entity_type=kind,
+        entity_id=obj.id,
+        after=obj,
+    )
+    return obj
+
+
+def _update(
+    session: Session, model: type[T], obj_id: str, data: SQLModel, actor: str, kind: str
+) -> T:
+    obj = session.get(model, obj_id)
+    if obj is None:
+        raise NotFound(f"no such {kind}")
+    before = obj.model_dump()
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(obj, key, value)
+    session.add(obj)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind}.update",
+        entity_type=kind,
+        entity_id=obj_id,
+        before=before,
+        after=obj,
+    )
+    return obj
+
+
+def create_zone(session: Session, *, data: ZoneCreate, actor: str) -> Zone:
+    return _create(session, Zone, data, actor, "zone")
+
+
+def update_zone(session: Session, *, zone_id: str, data: ZoneUpdate, actor: str) -> Zone:
+    return _update(session, Zone, zone_id, data, actor, "zone")
+
+
+def list_zones(session: Session, *, limit: int, offset: int) -> list[Zone]:
+    return list(session.exec(select(Zone).order_by(col(Zone.id)).offset(offset).limit(limit)))
+
+
+def create_profile(session: Session, *, data: ProfileCreate, actor: str) -> Profile:
+    return _create(session, Profile, data, actor, "profile")
+
+
+def update_profile(
+    session: Session, *, profile_id: str, data: ProfileUpdate, actor: str
+) -> Profile:
+    return _update(session, Profile, profile_id, data, actor, "profile")
+
+
+def list_profiles(session: Session, *, limit: int, offset: int) -> list[Profile]:
+    q = select(Profile).order_by(col(Profile.id)).offset(offset).limit(limit)
+    return list(session.exec(q))

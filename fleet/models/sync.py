@@ -1,0 +1,33 @@
+"""The gateway sync call: nodes that changed for one gateway since a cursor."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+__all__ = ["SyncKey", "SyncNode", "SyncResponse"]
+
+
+class SyncKey(BaseModel):
+    key_id: int
+    expires_at: int | None = Field(description="unix time after which the key is refused")
+    sealed: str = Field(
+        description="base64url (no padding) of the secret sealed to the gateway's X25519 key"
+    )
+
+
+class SyncNode(BaseModel):
+    node_id: str
+    # removed: the node no longer belongs to this gateway, forget it
+    removed: bool = False
+    revoked: bool = False
+    zone_id: str | None = None
+    keys: list[SyncKey] = Field(default_factory=list)
+
+
+class SyncResponse(BaseModel):
+    cursor: int = Field(description="pass back as ?cursor= on the next sync")
+    more: bool = Field(description="true when another page is waiting")
+    reset: bool = Field(
+        description="true on a full resync: drop every node held, then apply this and later pages"
+    )
+    nodes: list[SyncNode]

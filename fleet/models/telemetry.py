@@ -1,0 +1,71 @@
+"""Tables of what gateways report: node health (latest state) and anonymised aggregates."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from fleet.models.common import BIGINT_PK
+
+__all__ = ["Aggregate", "IngestBatch", "NodeHealth"]
+
+
+class NodeHealth(SQLModel, table=True):
+    """The latest health a gateway reported for a node (one row per node, upserted)."""
+
+    __tablename__ = "node_health"
+    # last_seen is not indexed and pages keep 30 % free, so the frequent health updates are
+    # HOT updates on PostgreSQL (no index churn); filters on last_seen scan by node order
+    __table_args__ = (
+        Index("ix_node_health_fw_node", "fw", "node_id"),
+        {"postgresql_with": {"fillfactor": 70}},
+    )
+    node_id: str = Field(primary_key=True, foreign_key="node.id", max_length=32, ondelete="CASCADE")
+    gateway_id: str = Field(max_length=32)
+    last_seen: int = Field(sa_type=BigInteger)
+    battery_v: float | None = None
+    rssi: int | None = None
+    fw: str = Field(max_length=32)
+    slot: str = Field(max_length=8)
+    boot: int = Field(sa_type=BigInteger)
+    buffered: int = Field(sa_type=BigInteger)
+    rejected: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: int = Field(sa_type=BigInteger)
+
+
+class IngestBatch(SQLModel, table=True):
+    """Batches already applied, so a repeated batch is acknowledged and not applied twice."""
+
+    __tablename__ = "ingest_batch"
+    gateway_id: str = Field(
+        primary_key=True, foreign_key="gateway.id", max_length=32, ondelete="CASCADE"
+    )
+    batch_id: str = Field(primary_key=True, max_length=200)
+    received_at: int = Field(sa_type=BigInteger, index=True)
+    health_applied: int = 0
+    aggregates_applied: int = 0
+    ignored: int = 0
+
+
+class Aggregate(SQLModel, table=True):
+    """One published cell: a metric over a zone and a time window (already anonymised)."""
+
+    __table_args__ = (
+        UniqueConstraint("zone_id", "metric", "start", "period_s", name="uq_aggregate_cell"),
+        Index("ix_aggregate_start", "start"),
+    )
+    id: int | None = Field(default=None, primary_key=True, sa_type=BIGINT_PK)
+    zone_id: str = Field(foreign_key="zone.id", max_length=32)
+    metric: str = Field(max_length=32)
+    start: int = Field(sa_type=BigInteger)
+    period_s: int
+    n: int | None = Field(default=None, sa_type=BigInteger)
+    mean: float | None = None
+    min: float | None = None
+    max: float | None = None
+    p95: float | None = None
+    suppressed: bool = False
+    dp_mechanism: str | None = Field(default=None, max_length=64)
+    dp_epsilon: float | None = None
+    gateway_id: str = Field(max_length=32)
+    received_at: int = Field(sa_type=BigInteger)

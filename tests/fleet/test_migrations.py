@@ -1,0 +1,70 @@
+"""Alembic: upgrade from empty to head matches the models; downgrade returns to empty."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from fleet.core.db import make_engine
+from fleet.migrations import (
+    current_revision,
+    downgrade,
+    head_revision,
+    include_object,
+    upgrade,
+)
+from tests.fleet.conftest import drop_pg_database, fresh_database
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    url = fresh_database(backend, tmp_path, "migrations")
+    yield url
+    if backend == "postgresql":
+        drop_pg_database(url)
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_matches_models_and_downgrade_empties(
+    empty_url: str, backend: str
+) -> None:
+    assert _tables(empty_url) == set()
+    upgrade(empty_url)
+    assert current_revision(empty_url) == head_revision()
+    assert _tables(empty_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(
+                MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_object": include_object}
+                ),
+                SQLModel.metadata,
+            )
+    finally:
+        engine.dispose()
+    assert diff == []
+    if backend == "postgresql":
+        assert "ix_node_search" in {i["name"] for i in inspect(engine).get_indexes("node")}
+    downgrade(empty_url, "base")
+    assert _tables(empty_url) <= {"alembic_version"}
+    assert current_revision(empty_url) is None
+
+
+def test_upgrade_is_idempotent(empty_url: str) -> None:
+    upgrade(empty_url)
+    upgrade(empty_url)
+    assert current_revision(empty_url) == head_revision()
