@@ -41,8 +41,8 @@ def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any
         "p95": cell.p95,
         "people": cell.people,
         "suppressed": False,
-        "dp": {"mechanism": "discrete_laplace",
-               "epsilon_per_zone_day": settings.epsilon_per_zone_day},
+        # epsilon: the zone's daily budget, of which this cell's counts spent a share
+        "dp": {"mechanism": "discrete_laplace", "epsilon": settings.epsilon_per_zone_day},
     }
 
 

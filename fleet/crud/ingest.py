@@ -112,6 +112,7 @@ def apply_batch(
             "min": None if hide else agg.min,
             "max": None if hide else agg.max,
             "p95": None if hide else agg.p95,
+            "people": None if hide else agg.people,
             "suppressed": agg.suppressed,
             "dp_mechanism": agg.dp.mechanism if agg.dp else None,
             "dp_epsilon": agg.dp.epsilon if agg.dp else None,

@@ -109,6 +109,7 @@ def to_public_aggregate(a: Aggregate) -> AggregatePublic:
         min=None if hide else a.min,
         max=None if hide else a.max,
         p95=None if hide else a.p95,
+        people=None if hide else a.people,
         suppressed=a.suppressed,
         dp_mechanism=a.dp_mechanism,
         dp_epsilon=a.dp_epsilon,

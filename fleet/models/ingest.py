@@ -47,6 +47,7 @@ class AggregateItem(BaseModel):
     min: float | None = Field(default=None, allow_inf_nan=False)
     max: float | None = Field(default=None, allow_inf_nan=False)
     p95: float | None = Field(default=None, allow_inf_nan=False)
+    people: int | None = Field(default=None, ge=0, le=2**53)
     suppressed: bool
     dp: DpInfo | None = None
 

@@ -64,6 +64,8 @@ class Aggregate(SQLModel, table=True):
     min: float | None = None
     max: float | None = None
     p95: float | None = None
+    # people counts: the noisy number of people (differential privacy), mean..p95 are empty
+    people: int | None = Field(default=None, sa_type=BigInteger)
     suppressed: bool = False
     dp_mechanism: str | None = Field(default=None, max_length=64)
     dp_epsilon: float | None = None

@@ -72,6 +72,7 @@ class AggregatePublic(BaseModel):
     min: float | None
     max: float | None
     p95: float | None
+    people: int | None = Field(description="people counts only: noisy number of people")
     suppressed: bool
     dp_mechanism: str | None
     dp_epsilon: float | None

@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("min", sa.Float(), nullable=True),
         sa.Column("max", sa.Float(), nullable=True),
         sa.Column("p95", sa.Float(), nullable=True),
+        sa.Column("people", sa.BigInteger(), nullable=True),
         sa.Column("suppressed", sa.Boolean(), nullable=False),
         sa.Column("dp_mechanism", sa.String(length=64), nullable=True),
         sa.Column("dp_epsilon", sa.Float(), nullable=True),
