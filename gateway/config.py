@@ -69,8 +69,14 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    url: str = ""  # fleet base URL; empty: no sync, and everything stays in the outbox
+    gateway_id: str = ""  # as created in the fleet; empty: the gateway's name
+    sync_interval_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class UplinkSettings:
-    url: str = ""  # fleet base URL; empty: keep everything in the outbox
     batch_max: int = 500
     interval_s: float = 10.0
     timeout_s: float = 20.0
@@ -94,6 +100,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     aggregation: AggregationSettings = field(default_factory=AggregationSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     # the privacy section is passed as is to the anonymisation core (docs/privacy.md)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 __all__ = ["serve_http"]
 
 MAX_HEADER_BYTES = 8192
 
-Handler = Callable[[], tuple[int, str, str]]  # -> (status, content type, body)
+Handler = Callable[[], Awaitable[tuple[int, str, str]]]  # -> (status, content type, body)
 
 _REASONS = {
     200: "OK",
@@ -59,7 +59,7 @@ async def serve_http(host: str, port: int, routes: dict[str, Handler]) -> asynci
             if route is None:
                 await _respond(writer, 404, "text/plain", "not found: try /health or /metrics\n")
                 return
-            status, ctype, body = route()
+            status, ctype, body = await route()
             await _respond(writer, status, ctype, body)
         finally:
             writer.close()

@@ -31,9 +31,10 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
-def entries(records: list[NodeRecord]) -> dict[str, NodeEntry]:
+def entries(records: list[NodeRecord], now: float) -> dict[str, NodeEntry]:
+    """What verification needs of each node: its keys still valid at ``now``."""
     return {
-        r.node_id: NodeEntry(NodeCredentials(r.node_id, r.keys, r.revoked), r.zone)
+        r.node_id: NodeEntry(NodeCredentials(r.node_id, r.live_keys(now), r.revoked), r.zone)
         for r in records
     }
 
@@ -60,6 +61,7 @@ class BrokerFiles:
         for rec in store.nodes():
             if rec.revoked or not rec.keys:
                 continue  # a revoked node has no broker account at all
+            # the broker password follows the newest key: the node receives both together
             users.append((rec.node_id, mqtt_password(rec.keys[max(rec.keys)])))
         write_atomic(self.passwd, password_file(users))
         write_atomic(self.acl, acl_file(self.gateway_user))

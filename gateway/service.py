@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiomqtt
+import httpx
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.aggregate import AggregatorSettings
 from gateway.anonymize import PrivacySettings, PublishedCell
 from gateway.broker import MosquittoProcess
 from gateway.config import Settings
+from gateway.fleet_client import FleetError, Identity, sync_once
 from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
@@ -67,7 +68,7 @@ class Gateway:
         self.db = ThreadPoolExecutor(1, thread_name_prefix="gateway-db")
         self.metrics = Metrics()
         self.limits = VerifyLimits(settings.ingest.future_skew_s, settings.ingest.max_age_s)
-        self.nodes: dict[str, NodeEntry] = entries(self.store.nodes())
+        self.nodes: dict[str, NodeEntry] = entries(self.store.nodes(), time.time())
         self.windows: dict[str, CounterWindow] = self.store.windows()
         self.last_seen: dict[str, float] = {}
         self.node_health: dict[str, dict[str, Any]] = {}
@@ -84,12 +85,9 @@ class Gateway:
             settings.broker.pid_file,
         )
         self.broker: MosquittoProcess | None = None
-        key = Ed25519PrivateKey.from_private_bytes(
-            _load_or_create_secret(data / "identity.key", lambda: secrets.token_bytes(32))
-        )
-        self.identity = key
-        if uplink is None and settings.uplink.url:
-            uplink = HttpUplink(settings.uplink.url, settings.name, key, settings.uplink.timeout_s)
+        self.identity = Identity.load(data, settings.fleet.gateway_id or settings.name)
+        if uplink is None and settings.fleet.url:
+            uplink = HttpUplink(settings.fleet.url, self.identity, settings.uplink.timeout_s)
         self.uplink = uplink
         agg = settings.aggregation
         self.publisher = Publisher(
@@ -116,7 +114,7 @@ class Gateway:
     def add_node(self, record: NodeRecord) -> None:
         """Add, update or revoke a node (synchronous: call before run() or via _db)."""
         self.store.upsert_node(record)
-        self.nodes = entries(self.store.nodes())
+        self.nodes = entries(self.store.nodes(), time.time())
         self.broker_files.write(self.store)
         if self.broker is not None:
             self.broker.reload()
@@ -244,7 +242,7 @@ class Gateway:
             h = self.node_health.get(node_id, {})
             items.append({
                 "node_id": node_id,
-                "last_seen": self.last_seen.get(node_id, now),
+                "last_seen": int(self.last_seen.get(node_id, now)),
                 "battery_v": h.get("battery_v"),
                 "rssi": h.get("rssi"),
                 "fw": h.get("fw", ""),
@@ -273,6 +271,41 @@ class Gateway:
             now = time.time()
             await self._db(functools.partial(self._snapshot_health, now))
 
+    def _registry_changed(self) -> None:
+        self.nodes = entries(self.store.nodes(), time.time())
+        self.broker_files.write(self.store)
+        if self.broker is not None:
+            self.broker.reload()
+        else:
+            self.broker_files.signal_reload()
+
+    async def sync_fleet_once(self, client: httpx.AsyncClient) -> int:
+        """One incremental sync of the node registry from the fleet; returns nodes changed."""
+        changed = await sync_once(client, self.store, self.identity, self._db)
+        if changed:
+            await self._db(self._registry_changed)
+            log.info("fleet sync: %d node(s) changed", changed)
+        else:
+            # refresh anyway: a key may have expired since the last change
+            records = await self._db(self.store.nodes)
+            self.nodes = entries(records, time.time())
+        return changed
+
+    async def _sync_loop(self) -> None:
+        attempt = 0
+        async with httpx.AsyncClient(base_url=self.s.fleet.url, timeout=20) as client:
+            while True:
+                try:
+                    await self.sync_fleet_once(client)
+                    attempt = 0
+                    await asyncio.sleep(self.s.fleet.sync_interval_s)
+                except FleetError as exc:
+                    attempt += 1
+                    jitter = random.random()  # noqa: S311 - jitter, not a secret
+                    delay = backoff_s(attempt, self.s.uplink.backoff_cap_s, jitter)
+                    log.warning("fleet sync failed (%s); retry in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+
     async def uplink_once(self) -> bool:
         """Send one batch from the outbox; True when something was delivered."""
         if self.uplink is None:
@@ -283,9 +316,20 @@ class Gateway:
         health = [orjson.loads(i.body) for i in items if i.kind == "health"]
         aggregates = [orjson.loads(i.body) for i in items if i.kind == "aggregate"]
         bid = batch_id(self.s.name, items[0].id, items[-1].id)
-        await self.uplink.send(bid, health, aggregates)
+        try:
+            await self.uplink.send(bid, health, aggregates)
+        except UplinkError as exc:
+            if not exc.permanent:
+                raise
+            # the fleet will never take this batch (a contract mismatch): retrying would block
+            # the outbox forever, so it is set aside, counted and logged with the fleet's reason
+            self.metrics.evicted["refused_by_fleet"] += len(items)
+            log.error(  # noqa: TRY400 - the reason is the message; no traceback for an operator
+                "fleet refused batch %s for good (%d records dropped): %s", bid,
+                      len(items), exc)
+        else:
+            self.metrics.uplink_batches += 1
         await self._db(lambda: self.store.outbox_remove([i.id for i in items]))
-        self.metrics.uplink_batches += 1
         return True
 
     async def _uplink_loop(self) -> None:
@@ -352,12 +396,12 @@ class Gateway:
             for r in keep
         ]
 
-    def opendata_csv(self) -> tuple[int, str, str]:
+    async def opendata_csv(self) -> tuple[int, str, str]:
         if not self.zones:
             return 404, "text/plain", "no zones file configured (publish.zones_file)\n"
         return 200, "text/csv; charset=utf-8", csv_text(self._recent_cells(), self.zones)
 
-    def opendata_ngsi(self) -> tuple[int, str, str]:
+    async def opendata_ngsi(self) -> tuple[int, str, str]:
         if not self.zones:
             return 404, "text/plain", "no zones file configured (publish.zones_file)\n"
         entities = ngsi_entities(self._recent_cells(), self.zones)
@@ -365,19 +409,24 @@ class Gateway:
 
     # ------------------------------------------------------------------ HTTP
 
-    def metrics_text(self) -> str:
+    def _store_gauges(self) -> tuple[int, float | None, int, int]:
+        s = self.store
+        return s.outbox_depth(), s.outbox_oldest(), s.reading_count(), s.disk_bytes()
+
+    async def metrics_text(self) -> tuple[int, str, str]:
+        depth, oldest, stored, disk = await self._db(self._store_gauges)
         now = time.time()
-        oldest = self.store.outbox_oldest()
-        return render(
+        text = render(
             self.metrics,
-            outbox_depth=self.store.outbox_depth(),
+            outbox_depth=depth,
             uplink_lag_s=0.0 if oldest is None else now - oldest,
             last_seen_age={n: now - t for n, t in self.last_seen.items()},
-            stored_readings=self.store.reading_count(),
-            disk_bytes=self.store.disk_bytes(),
+            stored_readings=stored,
+            disk_bytes=disk,
         )
+        return 200, "text/plain; version=0.0.4", text
 
-    def health_text(self) -> tuple[int, str, str]:
+    async def health_text(self) -> tuple[int, str, str]:
         body = orjson.dumps({
             "status": "ok" if self.connected else "degraded",
             "mqtt_connected": self.connected,
@@ -405,7 +454,7 @@ class Gateway:
         self.broker_files.write(self.store)
         self.broker_files.signal_reload()
         server = await serve_http(self.s.http.host, self.s.http.port, {
-            "/metrics": lambda: (200, "text/plain; version=0.0.4", self.metrics_text()),
+            "/metrics": self.metrics_text,
             "/health": self.health_text,
             "/opendata/aggregates.csv": self.opendata_csv,
             "/opendata/aggregates.jsonld": self.opendata_ngsi,
@@ -416,6 +465,11 @@ class Gateway:
             asyncio.create_task(self._uplink_loop(), name=f"gateway[{name}].uplink"),
             asyncio.create_task(self._purge_loop(), name=f"gateway[{name}].purge"),
             asyncio.create_task(self._publish_loop(), name=f"gateway[{name}].publish"),
+            *(
+                [asyncio.create_task(self._sync_loop(), name=f"gateway[{name}].sync")]
+                if self.s.fleet.url
+                else []
+            ),
             asyncio.create_task(self._mqtt_loop(), name=f"gateway[{name}].mqtt"),
         ]
         waiters: list[asyncio.Task[Any]] = list(tasks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -96,6 +96,11 @@ class NodeRecord:
     zone: str
     keys: dict[int, bytes]
     revoked: bool
+    # key id -> unix time after which the key is refused (a rotated-out key's grace period)
+    expires: dict[int, int] = field(default_factory=dict)
+
+    def live_keys(self, now: float) -> dict[int, bytes]:
+        return {k: v for k, v in self.keys.items() if self.expires.get(k, now + 1) > now}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +136,9 @@ class Store:
     # ------------------------------------------------------------------------- registry
 
     def upsert_node(self, node: NodeRecord) -> None:
-        keys = orjson.dumps({str(k): v.hex() for k, v in node.keys.items()})
+        keys = orjson.dumps(
+            {str(k): [v.hex(), node.expires.get(k)] for k, v in node.keys.items()}
+        )
         self.db.execute(
             "INSERT INTO nodes (node_id, zone, keys, revoked, updated) VALUES (?,?,?,?,?) "
             "ON CONFLICT(node_id) DO UPDATE SET zone=excluded.zone, keys=excluded.keys, "
@@ -144,9 +151,16 @@ class Store:
         out = []
         for node_id, zone, keys, revoked in rows:
             parsed = orjson.loads(keys)
-            keyring = {int(k): bytes.fromhex(v) for k, v in parsed.items()}
-            out.append(NodeRecord(node_id, zone, keyring, bool(revoked)))
+            keyring = {int(k): bytes.fromhex(v[0]) for k, v in parsed.items()}
+            expires = {int(k): int(v[1]) for k, v in parsed.items() if v[1] is not None}
+            out.append(NodeRecord(node_id, zone, keyring, bool(revoked), expires))
         return out
+
+    def delete_node(self, node_id: str) -> None:
+        self.db.execute("DELETE FROM nodes WHERE node_id=?", (node_id,))
+
+    def delete_all_nodes(self) -> None:
+        self.db.execute("DELETE FROM nodes")
 
     # ------------------------------------------------------------------------- ingest
 

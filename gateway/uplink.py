@@ -7,17 +7,16 @@ crash has the same id and the fleet applies it once.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["HttpUplink", "Uplink", "UplinkError", "backoff_s", "batch_id", "sign_request"]
+from gateway.fleet_client import Identity, signed_headers
+
+__all__ = ["HttpUplink", "Uplink", "UplinkError", "backoff_s", "batch_id"]
 
 
 class UplinkError(Exception):
@@ -26,6 +25,13 @@ class UplinkError(Exception):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+    @property
+    def permanent(self) -> bool:
+        """A 4xx other than timeout, rate limit or auth: resending the same batch cannot help.
+        (401/403 are not permanent: a re-enrolled gateway gets through again.)"""
+        code = self.status_code
+        return code is not None and 400 <= code < 500 and code not in (401, 403, 408, 429)
 
 
 class Uplink(Protocol):
@@ -41,26 +47,17 @@ def backoff_s(attempt: int, cap_s: float, rand: float) -> float:
     return rand * min(cap_s, 1.5 ** min(attempt, 30))
 
 
-def sign_request(
-    key: Ed25519PrivateKey, method: str, path: str, body: bytes, now: float
-) -> dict[str, str]:
-    ts = str(int(now))
-    message = f"{method}\n{path}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
-    return {"X-Timestamp": ts, "X-Signature": base64.b64encode(key.sign(message)).decode()}
-
-
 @dataclass
 class HttpUplink:
     base_url: str
-    gateway_id: str
-    key: Ed25519PrivateKey
+    identity: Identity
     timeout_s: float = 20.0
     path: str = "/api/v1/gateway/ingest"
 
     async def send(self, batch_id: str, health: list[Any], aggregates: list[Any]) -> None:
         body = orjson.dumps({"batch_id": batch_id, "health": health, "aggregates": aggregates})
-        headers = {"Content-Type": "application/json", "X-Gateway-Id": self.gateway_id}
-        headers.update(sign_request(self.key, "POST", self.path, body, time.time()))
+        headers = {"Content-Type": "application/json"}
+        headers.update(signed_headers(self.identity, "POST", self.path, body, time.time()))
         try:
             async with httpx.AsyncClient(timeout=self.timeout_s) as client:
                 resp = await client.post(self.base_url + self.path, content=body, headers=headers)

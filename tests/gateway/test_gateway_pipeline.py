@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.config import AggregationSettings, PublishSettings, StorageSettings, UplinkSettings
+from gateway.config import (
+    AggregationSettings,
+    FleetSettings,
+    PublishSettings,
+    StorageSettings,
+    UplinkSettings,
+)
 from gateway.service import Gateway
 from protocol.topics import node_topic
 from tests.gateway.harness import (
@@ -45,6 +51,10 @@ class FakeFleet:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:  # the registry sync: nothing changed
+                self.send_response(304)
+                self.end_headers()
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -90,7 +100,8 @@ def _settings(tmp_path: Path, fleet_url: str = "", **privacy: Any) -> Any:
         tmp_path,
         aggregation=AggregationSettings(window_s=2, grace_s=1),
         publish=PublishSettings(interval_s=0.5, zones_file=ZONES),
-        uplink=UplinkSettings(url=fleet_url, interval_s=0.2, backoff_cap_s=0.5),
+        fleet=FleetSettings(url=fleet_url, sync_interval_s=3600),
+        uplink=UplinkSettings(interval_s=0.2, backoff_cap_s=0.5),
         privacy={"k_nodes": 1, "k_people": 1, "epsilon_per_zone_day": 100.0, **privacy},
     )
 
@@ -114,7 +125,7 @@ async def test_uplink_outage_then_recovery_delivers_every_record_exactly_once(
     fleet.fail_next = 5
     fleet.lose_response_next = 1
     async with running_gateway(s, NODES) as gw:
-        fleet.public_key = gw.identity.public_key()
+        fleet.public_key = gw.identity.signing.public_key()
         await _publish_readings(s, 5)
         await wait_for(lambda: gw.metrics.accepted == 15)
         await wait_for(lambda: gw.metrics.aggregates_published > 0, 15)

@@ -1,0 +1,219 @@
+"""The gateway's side of the fleet API (docs/fleet.md, "Gateways"): its identity, signed
+requests, enrollment, and the incremental sync of the nodes it serves.
+
+Pure parts (signing message, opening a sealed secret, applying a sync page) are functions of
+values; the HTTP calls are thin.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from gateway.store import NodeRecord, Store
+
+__all__ = [
+    "API",
+    "FleetError",
+    "Identity",
+    "SyncResult",
+    "apply_sync_page",
+    "enroll",
+    "open_sealed_secret",
+    "signed_headers",
+    "sync_once",
+]
+
+API = "/api/v1"
+SEAL_LABEL = b"territoire/v1 node-secret|"
+
+
+class FleetError(Exception):
+    """The fleet refused or could not be reached; ``status_code`` when it answered."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _load_key(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes()
+    raw = secrets.token_bytes(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(raw)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return raw
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The gateway's two key pairs: Ed25519 to sign its requests, X25519 to receive secrets."""
+
+    gateway_id: str
+    signing: Ed25519PrivateKey
+    sealing: X25519PrivateKey
+
+    @classmethod
+    def load(cls, data_dir: Path, gateway_id: str) -> Identity:
+        return cls(
+            gateway_id,
+            Ed25519PrivateKey.from_private_bytes(_load_key(data_dir / "identity.key")),
+            X25519PrivateKey.from_private_bytes(_load_key(data_dir / "sealing.key")),
+        )
+
+
+def signed_headers(
+    identity: Identity, method: str, target: str, body: bytes, now: float
+) -> dict[str, str]:
+    # a fractional timestamp: Ed25519 is deterministic, two identical requests in one second
+    # would otherwise carry the same signature and the second would be refused as a replay
+    ts = f"{now:.6f}"
+    message = f"{method}\n{target}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
+    return {
+        "X-Gateway-Id": identity.gateway_id,
+        "X-Timestamp": ts,
+        "X-Signature": base64.b64encode(identity.signing.sign(message)).decode(),
+    }
+
+
+def open_sealed_secret(sealing: X25519PrivateKey, sealed_b64: str, node_id: str,
+                       key_id: int) -> bytes | None:
+    """docs/fleet.md, "Node secrets for a gateway": None when the blob is not for us."""
+    try:
+        blob = base64.urlsafe_b64decode(sealed_b64 + "=" * (-len(sealed_b64) % 4))
+    except ValueError:
+        return None
+    if len(blob) != 32 + 12 + 32 + 16:
+        return None
+    eph_pub, nonce, ct = blob[:32], blob[32:44], blob[44:]
+    shared = sealing.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    aad = SEAL_LABEL + f"{node_id}|{key_id}".encode()
+    key = HKDF(
+        algorithm=SHA256(), length=32,
+        salt=eph_pub + sealing.public_key().public_bytes_raw(),
+        info=SEAL_LABEL + aad,
+    ).derive(shared)
+    try:
+        return AESGCM(key).decrypt(nonce, ct, aad)
+    except InvalidTag:
+        return None
+
+
+@dataclass
+class SyncResult:
+    cursor: int
+    more: bool
+    changed: int
+    refused_secrets: int
+
+
+def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any]) -> SyncResult:
+    """Apply one sync page to the registry (one transaction); returns what changed."""
+    changed = refused = 0
+    db = store.db
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if page.get("reset"):
+            store.delete_all_nodes()
+        for node in page.get("nodes", []):
+            node_id = str(node["node_id"])
+            changed += 1
+            if node.get("removed"):
+                store.delete_node(node_id)
+                continue
+            keys: dict[int, bytes] = {}
+            expires: dict[int, int] = {}
+            for k in node.get("keys", []):
+                secret = open_sealed_secret(sealing, str(k["sealed"]), node_id, int(k["key_id"]))
+                if secret is None:
+                    refused += 1  # not sealed to us: never trust it
+                    continue
+                keys[int(k["key_id"])] = secret
+                if k.get("expires_at") is not None:
+                    expires[int(k["key_id"])] = int(k["expires_at"])
+            revoked = bool(node.get("revoked"))
+            zone = str(node.get("zone_id") or "")
+            store.upsert_node(NodeRecord(node_id, zone, {} if revoked else keys, revoked,
+                                         expires))
+        store.kv_set("fleet_cursor", str(int(page["cursor"])).encode())
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return SyncResult(int(page["cursor"]), bool(page.get("more")), changed, refused)
+
+
+async def _request(client: httpx.AsyncClient, identity: Identity, method: str, target: str,
+                   body: bytes = b"", extra: dict[str, str] | None = None) -> httpx.Response:
+    headers = signed_headers(identity, method, target, body, time.time())
+    if body:
+        headers["Content-Type"] = "application/json"
+    headers.update(extra or {})
+    try:
+        return await client.request(method, target, content=body or None, headers=headers)
+    except httpx.HTTPError as exc:
+        raise FleetError(f"fleet unreachable: {exc}") from exc
+
+
+async def enroll(base_url: str, identity: Identity, token: str) -> None:
+    body = orjson.dumps({
+        "token": token,
+        "ed25519_public_key": identity.signing.public_key().public_bytes_raw().hex(),
+        "x25519_public_key": identity.sealing.public_key().public_bytes_raw().hex(),
+    })
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        r = await _request(client, identity, "POST", f"{API}/gateway/enroll", body)
+    if r.status_code != 200:
+        raise FleetError(f"enrollment refused ({r.status_code}): {r.text[:300]}", r.status_code)
+
+
+DbRunner = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+def _cursor(store: Store) -> tuple[int, bytes | None]:
+    raw = store.kv_get("fleet_cursor")
+    return (int(raw.decode()) if raw else 0), store.kv_get("fleet_etag")
+
+
+async def sync_once(client: httpx.AsyncClient, store: Store, identity: Identity,
+                    run_db: DbRunner) -> int:
+    """Fetch and apply every page of changes; returns the number of nodes changed (0 when the
+    fleet answered 304: nothing changed). Store access goes through ``run_db``."""
+    changed = 0
+    while True:
+        cursor, etag = await run_db(lambda: _cursor(store))
+        extra = {"If-None-Match": etag.decode()} if etag else {}
+        r = await _request(client, identity, "GET", f"{API}/gateway/sync?cursor={cursor}",
+                           extra=extra)
+        if r.status_code == 304:
+            return changed
+        if r.status_code != 200:
+            raise FleetError(f"sync refused ({r.status_code}): {r.text[:300]}", r.status_code)
+        result: SyncResult = await run_db(
+            functools.partial(apply_sync_page, store, identity.sealing, r.json())
+        )
+        changed += result.changed
+        new_etag = r.headers.get("ETag")
+        if new_etag:
+            await run_db(functools.partial(store.kv_set, "fleet_etag", new_etag.encode()))
+        if not result.more:
+            return changed
