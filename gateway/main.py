@@ -13,6 +13,19 @@ from gateway.service import Gateway
 __all__ = ["run_gateway"]
 
 
+def _log_memory() -> None:
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        logging.getLogger("territoire.gateway").warning("memory: start with PYTHONTRACEMALLOC=10")
+        return
+    for stat in tracemalloc.take_snapshot().statistics("traceback")[:8]:
+        logging.getLogger("territoire.gateway").warning(
+            "memory: %d KiB in %d blocks at %s", stat.size // 1024, stat.count,
+            " <- ".join(str(f) for f in reversed(stat.traceback[-4:])),
+        )
+
+
 def run_gateway(config: Path, *, manage_broker: bool | None = None) -> None:
     """Run until SIGTERM or SIGINT; raises gateway.config.ConfigError on a bad file."""
     settings = load_settings(config)
@@ -27,6 +40,8 @@ def run_gateway(config: Path, *, manage_broker: bool | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # memory diagnostics for operators: run with PYTHONTRACEMALLOC=10, send SIGUSR2
+        loop.add_signal_handler(signal.SIGUSR2, _log_memory)
         try:
             await gateway.run(stop)
         finally:

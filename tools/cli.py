@@ -53,6 +53,88 @@ def gateway_run(
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
 
 
+@gateway_app.command("enroll")
+def gateway_enroll(
+    config: Annotated[Path, typer.Option("--config", "-c", help="gateway TOML file")],
+    token: Annotated[str, typer.Option(help="one-time enrollment token from the fleet")],
+) -> None:
+    """Enroll this gateway with the fleet (fleet.url and fleet.gateway_id in the config).
+
+    Example: territoire gateway enroll --config /etc/territoire/gateway.toml --token T0K3N
+    """
+    import asyncio
+
+    from gateway.config import ConfigError, load_settings
+    from gateway.fleet_client import FleetError, Identity, enroll
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        raise CliError(f"bad gateway configuration: {exc}", 2) from None
+    if not settings.fleet.url:
+        raise CliError("the configuration has no fleet.url", 2)
+    identity = Identity.load(settings.data_path, settings.fleet.gateway_id or settings.name)
+    try:
+        asyncio.run(enroll(settings.fleet.url, identity, token.strip()))
+    except FleetError as exc:
+        raise CliError(str(exc), 3) from None
+    Console().print(f"gateway [bold]{identity.gateway_id}[/] enrolled with {settings.fleet.url}")
+
+
+fleet_app = typer.Typer(help="Run and administer the fleet service.", no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
+admin_app = typer.Typer(help="Operator accounts.", no_args_is_help=True)
+fleet_app.add_typer(admin_app, name="admin")
+
+
+@fleet_app.command("serve")
+def fleet_serve(
+    database_url: Annotated[
+        str, typer.Option(envvar="TERRITOIRE_FLEET_DATABASE_URL", help="SQLAlchemy URL")
+    ] = "sqlite:///./territoire-fleet.db",
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the fleet API, dashboard and public pages (migrates the database first).
+
+    Example: TERRITOIRE_FLEET_MASTER_KEY_FILE=/etc/territoire/master.key \
+             territoire fleet serve --database-url postgresql://fleet@db/fleet --workers 4
+    """
+    from fleet.core.config import ConfigError
+    from fleet.main import serve
+
+    try:
+        serve(host, port, database_url, workers)
+    except ConfigError as exc:
+        raise CliError(f"fleet configuration: {exc}", 2) from None
+
+
+@admin_app.command("create")
+def fleet_admin_create(
+    email: Annotated[str, typer.Option(help="the admin's e-mail (login)")],
+    database_url: Annotated[
+        str, typer.Option(envvar="TERRITOIRE_FLEET_DATABASE_URL", help="SQLAlchemy URL")
+    ] = "sqlite:///./territoire-fleet.db",
+    full_name: Annotated[str, typer.Option()] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create an admin account (there is no default account).
+
+    Example: territoire fleet admin create --email admin@angers.example
+    """
+    from fleet.admin import create_admin
+
+    try:
+        op = create_admin(database_url=database_url, email=email, password=password,
+                          full_name=full_name)
+    except Exception as exc:  # the fleet's Conflict / ValidationError carry the message
+        raise CliError(f"cannot create the admin: {exc}", 2) from None
+    Console().print(f"admin [bold]{op.email}[/] created")
+
+
 @app.command()
 def demo(
     nodes: Annotated[int, typer.Option(min=1, max=200, help="emulated nodes")] = 24,
