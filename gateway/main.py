@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import tracemalloc
 from pathlib import Path
 
 from gateway.config import load_settings
@@ -14,8 +15,6 @@ __all__ = ["run_gateway"]
 
 
 def _log_memory() -> None:
-    import tracemalloc
-
     if not tracemalloc.is_tracing():
         logging.getLogger("territoire.gateway").warning("memory: start with PYTHONTRACEMALLOC=10")
         return

@@ -8,7 +8,6 @@ never stalls the MQTT keepalive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -484,8 +483,10 @@ class Gateway:
         finally:
             for task in waiters:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*waiters, return_exceptions=True)
+            # bounded: a task stuck in a library's cancellation must not keep the process alive
+            _done, stuck = await asyncio.wait(waiters, timeout=10)
+            for task in stuck:
+                log.warning("task %s did not stop within 10 s", task.get_name())
             server.close()
             now = time.time()
             await self._db(functools.partial(self._snapshot_health, now))

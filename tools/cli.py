@@ -143,6 +143,9 @@ def demo(
     ] = None,
     summary: Annotated[Path | None, typer.Option(help="write a JSON summary here")] = None,
     interval: Annotated[float, typer.Option(min=0.5, help="seconds between readings")] = 5.0,
+    workdir: Annotated[
+        Path | None, typer.Option(help="keep the demo's files here (default: a temporary dir)")
+    ] = None,
 ) -> None:
     """Run the whole chain locally: Mosquitto, gateway and emulated nodes over Angers.
 
@@ -157,6 +160,7 @@ def demo(
             summary=summary,
             interval_s=interval,
             live=sys.stdout.isatty(),
+            workdir=workdir,
         )
     )
     Console().print(

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
-import secrets
 import shutil
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -27,17 +26,20 @@ from rich.table import Table
 from gateway.broker import free_port
 from gateway.config import (
     AggregationSettings,
+    FleetSettings,
     HttpSettings,
     MqttSettings,
     PublishSettings,
     Settings,
 )
+from gateway.fleet_client import enroll
 from gateway.service import Gateway
-from gateway.store import NodeRecord
 from protocol.credentials import mqtt_password
 from tools.bundle import firmware_files, node_config
 from tools.emulator import EmulatedNode
-from tools.territory import QUARTIERS_FILE, NodePlan, plan_nodes
+from tools.fleet_api import ClaimedNode, FleetAdmin, claim
+from tools.fleet_process import LocalFleet
+from tools.territory import QUARTIERS_FILE, NodePlan, plan_nodes, profile_for, quartiers
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -58,6 +60,7 @@ class _Demo:
     work: Path
     console: Console
     plans: list[NodePlan] = field(default_factory=list)
+    fleet: LocalFleet | None = None
     nodes: dict[str, EmulatedNode] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
 
@@ -102,6 +105,8 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "aggregates_published": m.aggregates_published,
         "publication_outcomes": dict(gw.publisher.outcomes),
         "urls": {
+            "dashboard": demo.fleet.url + "/" if demo.fleet else None,
+            "register": demo.fleet.url + "/api/v1/public/register" if demo.fleet else None,
             "gateway_metrics": f"http://127.0.0.1:{gw.s.http.port}/metrics",
             "gateway_health": f"http://127.0.0.1:{gw.s.http.port}/health",
             "open_data_csv": f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.csv",
@@ -109,6 +114,28 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
                 f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.jsonld",
         },
     }
+
+
+def _provision(
+    fleet: LocalFleet, plans: list[NodePlan]
+) -> tuple[str, dict[str, ClaimedNode]]:
+    """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
+    admin = FleetAdmin(fleet.url, fleet.token)
+    try:
+        names = {q["id"]: q["name"] for q in quartiers()}
+        for zone in sorted({p.zone for p in plans}):
+            admin.ensure_zone(zone, names.get(zone, zone))
+        for kind in sorted({p.kind.name for p in plans}):
+            admin.ensure_profile(profile_for(kind))
+        token = admin.create_gateway("gw-demo", "Passerelle de démonstration")
+        out: dict[str, ClaimedNode] = {}
+        for plan in plans:
+            (code,) = admin.claim_codes(zone_id=plan.zone, gateway_id="gw-demo",
+                                        profile_id=plan.kind.name, node_id=plan.node_id)
+            out[plan.node_id] = claim(fleet.url, code)
+        return token, out
+    finally:
+        admin.close()
 
 
 async def _run(demo: _Demo) -> dict[str, Any]:
@@ -122,13 +149,23 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         aggregation=AggregationSettings(window_s=60, grace_s=10),
         publish=PublishSettings(interval_s=5.0, zones_file=str(QUARTIERS_FILE)),
     )
-    gw = Gateway(settings)
     demo.plans = plan_nodes(opts.nodes)
-    keys = {p.node_id: hashlib.sha256(secrets.token_bytes(32)).digest() for p in demo.plans}
-    for plan in demo.plans:
-        gw.add_node(NodeRecord(plan.node_id, plan.zone, {1: keys[plan.node_id]}, False))
+    # the fleet, then every node provisioned through the same claim API a technician uses
+    fleet = LocalFleet(demo.work / "fleet")
+    await asyncio.to_thread(fleet.start)
+    demo.fleet = fleet
+    settings = replace(settings, fleet=FleetSettings(url=fleet.url, gateway_id="gw-demo",
+                                                     sync_interval_s=2.0))
+    token, claimed = await asyncio.to_thread(_provision, fleet, demo.plans)
+    gw = Gateway(settings)
+    await enroll(fleet.url, gw.identity, token)
+    keys = {node_id: c.secret for node_id, c in claimed.items()}
+    async with httpx.AsyncClient(base_url=fleet.url, timeout=20) as client:
+        await gw.sync_fleet_once(client)  # the nodes' credentials, before the broker starts
     gw.start_private_broker()
     demo.console.print(
+        f"[bold]fleet[/] on {fleet.url} (dashboard {fleet.url}/ , admin "
+        f"{fleet.admin_email} / {fleet.admin_password}), "
         f"[bold]Mosquitto[/] on 127.0.0.1:{settings.mqtt.port}, "
         f"[bold]gateway[/] metrics on http://127.0.0.1:{settings.http.port}/metrics"
     )
@@ -174,6 +211,8 @@ async def _run(demo: _Demo) -> dict[str, Any]:
             await asyncio.to_thread(node.close)
         stop.set()
         await gw_task
+        if demo.fleet is not None:
+            await asyncio.to_thread(demo.fleet.stop)
         if gw.broker is not None:
             gw.broker.stop()
 

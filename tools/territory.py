@@ -70,6 +70,41 @@ KINDS: dict[str, NodeKind] = {
 MIX = ("air", "air", "air", "weather", "noise", "people", "bin", "soil")
 
 
+_PURPOSE = {
+    "weather": ("Îlots de chaleur et météo des quartiers", False, ""),
+    "air": ("Qualité de l'air (particules fines) pour la santé publique", False, ""),
+    "noise": ("Niveaux sonores (LAeq) pour le plan de prévention du bruit", False,
+              "Le son est réduit sur le capteur en un niveau en décibels ; aucun son n'est "
+              "enregistré ni transmis."),
+    "people": ("Fréquentation des espaces publics", True,
+               "Identifiants Bluetooth hachés avec un sel aléatoire gardé en mémoire vive et "
+               "détruit à chaque fenêtre de comptage ; seul le nombre d'appareils distincts "
+               "quitte le capteur ; rien n'est écrit en mémoire flash."),
+    "bin": ("Remplissage des conteneurs pour optimiser la collecte", False, ""),
+    "soil": ("Humidité du sol pour l'arrosage des parcs", False, ""),
+}
+
+
+def profile_for(kind: str) -> dict[str, Any]:
+    """The fleet's sensor profile (register entry) of a node kind."""
+    purpose, personal, how = _PURPOSE[kind]
+    measures = sorted({m for s in KINDS[kind].sensors for m in _SENSOR_METRICS[s["kind"]]})
+    return {
+        "id": kind, "name": f"Capteur {kind}", "measures": measures, "purpose": purpose,
+        "legal_basis": "Mission d'intérêt public (RGPD art. 6.1.e)",
+        "operator_name": "Angers Loire Métropole", "contact": "capteurs@angers.example",
+        "personal_data": personal, "personal_data_processing": how,
+        "retention": "Relevés bruts 72 h sur la passerelle ; agrégats anonymes publiés",
+    }
+
+
+_SENSOR_METRICS = {
+    "bme280": ("temp_c", "rh_pct", "p_hpa"), "pms5003": ("pm25_ugm3", "pm10_ugm3"),
+    "mic": ("laeq_db", "lamax_db"), "people": ("people_n",), "bin": ("fill_pct",),
+    "soil": ("soil_pct",), "battery": (),
+}
+
+
 @dataclass(frozen=True)
 class NodePlan:
     node_id: str
