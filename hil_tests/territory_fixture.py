@@ -57,6 +57,7 @@ class Territory:
 def territory(
     workdir: Path, n: int, *, interval_s: float = 1.0, kinds: tuple[str, ...] = ("weather",),
     status_s: float = 2.0,
+    extra: dict[str, object] | None = None,
 ) -> Iterator[Territory]:
     broker = MosquittoProcess(workdir / "broker")
     broker.start()
@@ -76,7 +77,7 @@ def territory(
                 node_id=plan.node_id, key_id=1, secret=secret_for(plan.node_id),
                 mqtt_host="127.0.0.1", mqtt_port=node.broker_port, mqtt_password="",
                 sensors=plan.kind.sensors, zone=plan.zone, interval_s=interval_s,
-                status_s=status_s, ack_timeout_s=3,
+                status_s=status_s, ack_timeout_s=3, **(extra or {}),
             )
             node.write_files(files)
             t.nodes[plan.node_id] = node

@@ -111,3 +111,19 @@ def test_node_killed_at_random_instants_never_reuses_a_counter(tmp_path: Path) -
         assert len(counters) == len(set(counters)), counters
         assert _strictly_increasing(counters), counters
         _print_heap(t)
+
+
+def test_battery_node_deep_sleeps_between_readings_and_keeps_its_promises(
+    tmp_path: Path,
+) -> None:
+    # a battery node wakes, measures once, delivers, deep-sleeps; the emulated board restarts
+    # it from deep sleep, as an ESP32's RTC timer does
+    with territory(tmp_path, 1, interval_s=2.0, extra={"battery": True, "awake_s": 10}) as t:
+        (node_id, node), = t.nodes.items()
+        t.wait(lambda: len(t.verifier.counters(node_id)) >= 4, 90, "four wake-ups delivered")
+        assert node.restarts["deepsleep"] >= 3, node.restarts
+        counters = t.verifier.counters(node_id)
+        assert _strictly_increasing(counters), counters
+        # the clock survives deep sleep in RTC memory: no reading ever goes out untimed
+        assert t.verifier.seen.refused == {}
+        assert "deepsleep heap_peak=" in node.console()
