@@ -8,9 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUBS  := $(VENV)/mpy-stubs
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients
+APT_PACKAGES := mosquitto mosquitto-clients chromium
 
-.PHONY: demo test venv system lint typecheck typecheck-firmware pytest clean
+.PHONY: demo test venv system npm lint typecheck typecheck-firmware pytest clean
 
 demo: venv
 	$(BIN)/territoire demo
@@ -36,7 +36,17 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-firmware-stubs.t
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade --target $(STUBS) -r requirements-firmware-stubs.txt
 	touch $@
 
-venv: system $(VENV)/.installed
+# axe-core, injected by the dashboard's browser tests (package.json, package-lock.json);
+# npm comes with Node.js, or from Debian's npm package where Node.js came without it
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+npm: node_modules/.installed
+
+venv: system $(VENV)/.installed npm
 
 lint: venv
 	$(BIN)/ruff check .
@@ -52,4 +62,4 @@ pytest: venv
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache node_modules

@@ -25,6 +25,7 @@ from fleet.crud.identity_cache import IdentityCache
 from fleet.crud.maintenance import sweep
 from fleet.migrations import upgrade
 from fleet.models import IngestRequest
+from fleet.web import include_web
 
 __all__ = ["create_app"]
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_path={f"{prefix}/gateway/ingest": settings.max_ingest_body_bytes},
     )
     include_api(app, prefix)
+    include_web(app)  # HTML pages after the API, whose gateway routes are matched first
     app.openapi = lambda: _openapi_with_ingest(app)  # type: ignore[method-assign]
     if (
         settings.environment == "development"

@@ -105,7 +105,7 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "aggregates_published": m.aggregates_published,
         "publication_outcomes": dict(gw.publisher.outcomes),
         "urls": {
-            "dashboard": demo.fleet.url + "/" if demo.fleet else None,
+            "dashboard": demo.fleet.url + "/dashboard" if demo.fleet else None,
             "register": demo.fleet.url + "/api/v1/public/register" if demo.fleet else None,
             "gateway_metrics": f"http://127.0.0.1:{gw.s.http.port}/metrics",
             "gateway_health": f"http://127.0.0.1:{gw.s.http.port}/health",
@@ -122,9 +122,10 @@ def _provision(
     """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
     admin = FleetAdmin(fleet.url, fleet.token)
     try:
-        names = {q["id"]: q["name"] for q in quartiers()}
+        known = {q["id"]: q for q in quartiers()}
         for zone in sorted({p.zone for p in plans}):
-            admin.ensure_zone(zone, names.get(zone, zone))
+            q = known[zone]
+            admin.ensure_zone(zone, q["name"], q["lat"], q["lon"])
         for kind in sorted({p.kind.name for p in plans}):
             admin.ensure_profile(profile_for(kind))
         token = admin.create_gateway("gw-demo", "Passerelle de démonstration")
@@ -164,7 +165,7 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         await gw.sync_fleet_once(client)  # the nodes' credentials, before the broker starts
     gw.start_private_broker()
     demo.console.print(
-        f"[bold]fleet[/] on {fleet.url} (dashboard {fleet.url}/ , admin "
+        f"[bold]fleet[/] on {fleet.url} (dashboard {fleet.url}/dashboard , admin "
         f"{fleet.admin_email} / {fleet.admin_password}), "
         f"[bold]Mosquitto[/] on 127.0.0.1:{settings.mqtt.port}, "
         f"[bold]gateway[/] metrics on http://127.0.0.1:{settings.http.port}/metrics"

@@ -66,9 +66,13 @@ class FleetAdmin:
     def close(self) -> None:
         self.client.close()
 
-    def ensure_zone(self, zone_id: str, name: str) -> None:
+    def ensure_zone(self, zone_id: str, name: str, lat: float | None = None,
+                    lon: float | None = None) -> None:
+        body: dict[str, Any] = {"id": zone_id, "name": name}
+        if lat is not None and lon is not None:
+            body.update(lat=lat, lon=lon)  # the centroid published in NGSI-LD
         try:
-            _call(self.client, "POST", "/zones", "create zone", json={"id": zone_id, "name": name})
+            _call(self.client, "POST", "/zones", "create zone", json=body)
         except FleetApiError as exc:
             if exc.status_code != 409:
                 raise

@@ -10,8 +10,9 @@ import base64
 import binascii
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
@@ -91,6 +92,46 @@ class Settings(BaseSettings):
     ingest_batch_retention_s: int = Field(default=30 * 86400, ge=3600)
     maintenance_interval_s: int = Field(default=600, ge=1)
     public_pseudonym_rotation_s: int = Field(default=30 * 86400, ge=3600)
+
+    # node health history (dashboard charts and alerts): a ring of span/bucket samples per
+    # node, the newest report of each bucket kept; bounded per node by construction
+    health_history_bucket_s: int = Field(default=1800, ge=1)
+    health_history_span_s: int = Field(default=7 * 86400, ge=60)
+
+    # dashboard alerts, computed from node health
+    alert_low_battery_v: float = Field(default=3.4, ge=0, le=10)
+    # rejected readings of one node within the window that suggest tampering (bad MACs,
+    # replays, ...): an attack, a failing clock, or a node that lost its key
+    alert_rejected_spike: int = Field(default=20, ge=1)
+    alert_rejected_window_s: int = Field(default=3600, ge=60)
+    alert_list_max: int = Field(default=200, ge=1, le=10_000)
+
+    # dashboard
+    dashboard_stats_cache_s: float = Field(default=5.0, ge=0, le=600)
+    dashboard_live_interval_s: float = Field(default=5.0, gt=0, le=300)
+    # a live-update stream ends after this long; the browser reconnects (and re-authenticates)
+    dashboard_live_max_s: int = Field(default=300, ge=1)
+    dashboard_timezone: str = "Europe/Paris"
+    language_cookie_name: str = "territoire_lang"
+
+    # open data (NGSI-LD address and provider of the published entities)
+    open_data_city: str = Field(default="Angers", min_length=1, max_length=100)
+    open_data_provider: str = Field(default="Territoire", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _bounded_history(self) -> Settings:
+        if self.health_history_span_s > 5000 * self.health_history_bucket_s:
+            raise ValueError("health history: at most 5000 buckets per node (span / bucket)")
+        return self
+
+    @field_validator("dashboard_timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return v
 
     def master_key_bytes(self) -> bytes:
         """The 32-byte master key; the published development key only in development."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fleet.crud.bulk import upsert_health
+from fleet.crud.health_history import DEFAULT_BOUNDS, HistoryBounds, record_samples
 from fleet.models import Aggregate, HealthItem, IngestBatch, IngestRequest, IngestResult, Node
 
 __all__ = ["apply_batch"]
@@ -64,7 +65,12 @@ def _result(batch: IngestBatch, duplicate: bool) -> IngestResult:
 
 
 def apply_batch(
-    session: Session, *, gateway_id: str, batch: IngestRequest, now: int
+    session: Session,
+    *,
+    gateway_id: str,
+    batch: IngestRequest,
+    now: int,
+    history: HistoryBounds = DEFAULT_BOUNDS,
 ) -> IngestResult:
     """Apply a batch once. Items about nodes or zones this gateway does not serve are ignored.
 
@@ -94,6 +100,7 @@ def apply_batch(
     applied = [item for node_id, item in latest.items() if node_id in served]
     ignored.extend(n for n in latest if n not in served)
     upsert_health(session, items=applied, gateway_id=gateway_id, now=now)
+    record_samples(session, items=applied, at=now, bounds=history)
 
     zones = _served_zones(session, gateway_id) if batch.aggregates else set()
     cells: dict[tuple[str, str, int, int], dict[str, Any]] = {}

@@ -50,7 +50,7 @@ from fleet.models.registry import (
     ZoneUpdate,
 )
 from fleet.models.sync import SyncKey, SyncNode, SyncResponse
-from fleet.models.telemetry import Aggregate, IngestBatch, NodeHealth
+from fleet.models.telemetry import Aggregate, IngestBatch, NodeHealth, NodeHealthSample
 from fleet.models.views import AggregatePublic, HealthPublic, NodePublic, RegisterEntry
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "LoginSession",
     "Node",
     "NodeHealth",
+    "NodeHealthSample",
     "NodeKey",
     "NodeKeyPublic",
     "NodePublic",

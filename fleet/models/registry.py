@@ -28,6 +28,10 @@ __all__ = [
 class ZoneBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
+    # the zone's centroid (WGS84): where open data locates the zone's aggregates (NGSI-LD
+    # "location"), never a node's position; a zone without one is left out of NGSI-LD
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class ZoneCreate(ZoneBase):
@@ -37,6 +41,8 @@ class ZoneCreate(ZoneBase):
 class ZoneUpdate(SQLModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Zone(ZoneBase, table=True):

@@ -7,7 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from fleet.models.common import BIGINT_PK
 
-__all__ = ["Aggregate", "IngestBatch", "NodeHealth"]
+__all__ = ["Aggregate", "IngestBatch", "NodeHealth", "NodeHealthSample"]
 
 
 class NodeHealth(SQLModel, table=True):
@@ -31,6 +31,26 @@ class NodeHealth(SQLModel, table=True):
     buffered: int = Field(sa_type=BigInteger)
     rejected: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: int = Field(sa_type=BigInteger)
+
+
+class NodeHealthSample(SQLModel, table=True):
+    """Health over time for the dashboard: a ring of ``slot`` buckets per node.
+
+    ``slot = (at // bucket_s) % slots`` (fleet.crud.health_history): the first report of a
+    bucket replaces the sample its slot held one ring turn earlier, so a node never holds more
+    than ``slots`` rows and nothing needs pruning. Updates keep the key (HOT on PostgreSQL).
+    """
+
+    __tablename__ = "node_health_sample"
+    __table_args__ = ({"postgresql_with": {"fillfactor": 70}},)
+    node_id: str = Field(primary_key=True, foreign_key="node.id", max_length=32, ondelete="CASCADE")
+    slot: int = Field(primary_key=True, ge=0)
+    at: int = Field(sa_type=BigInteger)  # when the fleet received the report (unix seconds)
+    battery_v: float | None = None
+    rssi: int | None = None
+    buffered: int = Field(sa_type=BigInteger)
+    # sum of the gateway's rejection counters for the node (they restart with the gateway)
+    rejected_total: int = Field(sa_type=BigInteger)
 
 
 class IngestBatch(SQLModel, table=True):

@@ -21,6 +21,7 @@ from fleet.api.deps import (
 )
 from fleet.core.signatures import ReplayCache, SignatureRefused, check_signature
 from fleet.crud.gateways import enroll_gateway
+from fleet.crud.health_history import HistoryBounds
 from fleet.crud.ingest import apply_batch
 from fleet.crud.sync import GatewayIdentity, sync_page
 from fleet.models import GatewayEnroll, GatewayEnrolled, IngestRequest, IngestResult, SyncResponse
@@ -138,6 +139,11 @@ def ingest(
         raise HTTPException(413, f"at most {settings.max_ingest_health_items} health items")
     if len(batch.aggregates) > settings.max_ingest_aggregate_items:
         raise HTTPException(413, f"at most {settings.max_ingest_aggregate_items} aggregates")
-    result = apply_batch(session, gateway_id=gw.id, batch=batch, now=int(time.time()))
+    history = HistoryBounds.covering(
+        bucket_s=settings.health_history_bucket_s, span_s=settings.health_history_span_s
+    )
+    result = apply_batch(
+        session, gateway_id=gw.id, batch=batch, now=int(time.time()), history=history
+    )
     session.commit()
     return result

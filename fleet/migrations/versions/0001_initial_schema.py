@@ -87,6 +87,8 @@ def upgrade() -> None:
         "zone",
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.String(length=2000), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=True),
+        sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -278,6 +280,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_node_health_fw_node", ["fw", "node_id"], unique=False)
 
     op.create_table(
+        "node_health_sample",
+        sa.Column("node_id", sa.String(length=32), nullable=False),
+        sa.Column("slot", sa.Integer(), nullable=False),
+        sa.Column("at", sa.BigInteger(), nullable=False),
+        sa.Column("battery_v", sa.Float(), nullable=True),
+        sa.Column("rssi", sa.Integer(), nullable=True),
+        sa.Column("buffered", sa.BigInteger(), nullable=False),
+        sa.Column("rejected_total", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["node_id"], ["node.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("node_id", "slot"),
+        postgresql_with={"fillfactor": 70},
+    )
+    op.create_table(
         "node_key",
         sa.Column("node_id", sa.String(length=32), nullable=False),
         sa.Column("key_id", sa.Integer(), nullable=False),
@@ -291,6 +306,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("node_key")
+    op.drop_table("node_health_sample")
     with op.batch_alter_table("node_health", schema=None) as batch_op:
         batch_op.drop_index("ix_node_health_fw_node")
 

@@ -1,0 +1,226 @@
+"""Alerts computed from node health: offline, low battery, a spike of rejected messages.
+
+The rules are values (``AlertRules``, from the settings) and the decisions pure functions;
+``compute_alerts`` is the thin query shell. A spike of rejected messages (bad MACs, replays,
+out-of-range values, ...) is what tampering with a node, or an attacker speaking in its name,
+looks like from the fleet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import String, cast, select
+from sqlmodel import Session, col
+
+from fleet.core.config import Settings
+from fleet.crud.health_history import rejected_series
+from fleet.models import Node, NodeHealth
+
+__all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertReport",
+    "AlertRules",
+    "NodeState",
+    "compute_alerts",
+    "node_alerts",
+    "rejected_increase",
+]
+
+AlertKind = Literal["offline", "low_battery", "rejected_spike"]
+KINDS: tuple[AlertKind, ...] = ("offline", "low_battery", "rejected_spike")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    offline_after_s: int
+    low_battery_v: float
+    rejected_spike: int
+    rejected_window_s: int
+    bucket_s: int
+    list_max: int
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> AlertRules:
+        return cls(
+            offline_after_s=s.node_offline_after_s,
+            low_battery_v=s.alert_low_battery_v,
+            rejected_spike=s.alert_rejected_spike,
+            rejected_window_s=s.alert_rejected_window_s,
+            bucket_s=s.health_history_bucket_s,
+            list_max=s.alert_list_max,
+        )
+
+    @property
+    def offline_minutes(self) -> int:
+        return self.offline_after_s // 60
+
+    @property
+    def rejected_window_minutes(self) -> int:
+        return self.rejected_window_s // 60
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    kind: AlertKind
+    node_id: str
+    zone_id: str
+    since: int  # when it was last true: last contact, or last report
+    value: float  # seconds silent, volts, or rejections in the window
+
+
+@dataclass(slots=True)
+class Section:
+    count: int = 0
+    items: list[Alert] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AlertReport:
+    offline: Section
+    low_battery: Section
+    rejected_spike: Section
+
+    @property
+    def total(self) -> int:
+        return self.offline.count + self.low_battery.count + self.rejected_spike.count
+
+    def sections(self) -> list[tuple[AlertKind, Section]]:
+        return [(k, getattr(self, k)) for k in KINDS]
+
+    def recent(self, n: int) -> list[Alert]:
+        every = self.offline.items + self.low_battery.items + self.rejected_spike.items
+        return sorted(every, key=lambda a: (-a.since, a.node_id))[:n]
+
+
+def rejected_increase(totals: Sequence[int], *, baseline: int | None) -> int:
+    """Rejections added along a series of cumulative counters, oldest first.
+
+    The gateway's counters restart from zero with the gateway: a drop means a restart, so the
+    new value counts whole. Without a baseline (no sample before the window) the series
+    starts from zero.
+    """
+    added, previous = 0, baseline if baseline is not None else 0
+    for total in totals:
+        added += total - previous if total >= previous else total
+        previous = total
+    return added
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """What the alert rules read of a node and its latest health."""
+
+    node_id: str
+    zone_id: str
+    active: bool
+    last_seen: int | None  # None: never heard from
+    battery_v: float | None
+    received_at: int | None = None  # when the fleet received the latest health
+    rejected_total: int = 0  # its rejection counters, added up
+
+    @classmethod
+    def of(cls, node: Node, health: NodeHealth | None) -> NodeState:
+        if health is None:
+            return cls(node.id, node.zone_id, node.status == "active", None, None)
+        return cls(
+            node.id,
+            node.zone_id,
+            node.status == "active",
+            health.last_seen,
+            health.battery_v,
+            health.received_at,
+            sum(health.rejected.values()),
+        )
+
+
+def node_alerts(
+    state: NodeState, *, samples: Sequence[tuple[int, int]], rules: AlertRules, now: int
+) -> list[Alert]:
+    """The alerts of one node. ``samples`` are its history, (received at, rejected total),
+    oldest first; the latest health is the newest point."""
+    seen = state.last_seen
+    if not state.active or seen is None:
+        return []
+    out: list[Alert] = []
+    node_id, zone_id = state.node_id, state.zone_id
+    if seen < now - rules.offline_after_s:
+        out.append(Alert("offline", node_id, zone_id, seen, now - seen))
+    if state.battery_v is not None and state.battery_v < rules.low_battery_v:
+        out.append(Alert("low_battery", node_id, zone_id, seen, state.battery_v))
+    series = list(samples)
+    if state.received_at is not None and (not series or series[-1][0] < state.received_at):
+        series.append((state.received_at, state.rejected_total))
+    start = now - rules.rejected_window_s
+    before = [total for at, total in series if at < start]
+    inside = [(at, total) for at, total in series if at >= start]
+    added = rejected_increase(
+        [total for _, total in inside], baseline=before[-1] if before else None
+    )
+    if inside and added >= rules.rejected_spike:
+        out.append(Alert("rejected_spike", node_id, zone_id, inside[-1][0], added))
+    return out
+
+
+def compute_alerts(
+    session: Session, *, rules: AlertRules, now: int, offline: int, low_battery: int
+) -> AlertReport:
+    """The alert lists; ``offline`` and ``low_battery`` are the fleet-wide counts, which the
+    overview's grouped query already has (fleet.web.stats), so nothing counts twice."""
+    report = AlertReport(Section(offline), Section(low_battery), Section())
+    active = (
+        select(
+            col(Node.id), col(Node.zone_id), col(NodeHealth.last_seen), col(NodeHealth.battery_v)
+        )
+        .join(NodeHealth, col(NodeHealth.node_id) == col(Node.id))
+        .where(col(Node.status) == "active")
+    )
+    for kind, section, cond, order in (
+        ("offline", report.offline,
+         col(NodeHealth.last_seen) < now - rules.offline_after_s,
+         col(NodeHealth.last_seen).desc()),
+        ("low_battery", report.low_battery,
+         col(NodeHealth.battery_v) < rules.low_battery_v,
+         col(NodeHealth.battery_v)),
+    ):  # fmt: skip
+        if section.count == 0:
+            continue
+        for row in session.execute(active.where(cond).order_by(order).limit(rules.list_max)):
+            state = NodeState(row[0], row[1], True, row[2], row[3])
+            alerts = node_alerts(state, samples=(), rules=rules, now=now)
+            section.items += [a for a in alerts if a.kind == kind]
+    # spikes: only nodes whose counters are not empty and that reported within the window,
+    # then their recent samples
+    window_start = now - rules.rejected_window_s
+    spiky = select(
+        col(Node.id),
+        col(Node.zone_id),
+        col(NodeHealth.last_seen),
+        col(NodeHealth.battery_v),
+        col(NodeHealth.received_at),
+        col(NodeHealth.rejected),
+    ).join(NodeHealth, col(NodeHealth.node_id) == col(Node.id))
+    candidates = [
+        NodeState(node_id, zone_id, True, seen, battery, received, sum(rejected.values()))
+        for node_id, zone_id, seen, battery, received, rejected in session.execute(
+            spiky.where(
+                col(Node.status) == "active",
+                cast(NodeHealth.rejected, String) != "{}",
+                col(NodeHealth.received_at) >= window_start,
+            )
+        )
+    ]
+    history = rejected_series(
+        session, node_ids=[c.node_id for c in candidates], since=window_start - rules.bucket_s
+    )
+    spikes: list[Alert] = []
+    for state in candidates:
+        alerts = node_alerts(state, samples=history.get(state.node_id, []), rules=rules, now=now)
+        spikes += [a for a in alerts if a.kind == "rejected_spike"]
+    spikes.sort(key=lambda a: (-a.value, a.node_id))
+    report.rejected_spike.count = len(spikes)
+    report.rejected_spike.items = spikes[: rules.list_max]
+    return report
