@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hil_tests.territory_fixture import Territory, territory
-from tools.emulator.vm import heap_bytes
+from tools.emulator.vm import EMULATION_TRANSIENT_MARGIN, heap_bytes
 
 pytestmark = pytest.mark.hil
 
@@ -34,7 +34,11 @@ def _print_heap(t: Territory) -> None:
     for node_id, node in t.nodes.items():
         st = t.status(node_id)
         assert st is not None, node_id
-        emulation = int(node.vm_heapsize or 0) - heap_bytes(node.heapsize)
+        # only the emulation's measured resident cost is taken off (not its transient margin),
+        # so the firmware's figure is never understated
+        emulation = (
+            int(node.vm_heapsize or 0) - heap_bytes(node.heapsize) - EMULATION_TRANSIENT_MARGIN
+        )
         firmware = st["heap_peak"] - emulation
         print(f"{node_id} ({t.plans[node_id].kind.name}): firmware heap peak {firmware} bytes "
               f"(live peak {st['heap_peak']}, emulation {emulation})")

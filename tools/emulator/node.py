@@ -21,7 +21,14 @@ from typing import Any
 from tools.emulator import flashfs, nodedir
 from tools.emulator.linkproxy import LinkProxy
 from tools.emulator.nodedir import Exit, ResetCause, WakeReason
-from tools.emulator.vm import heap_bytes, kill_group, measure_board_heap, reaped, spawn_vm
+from tools.emulator.vm import (
+    EMULATION_TRANSIENT_MARGIN,
+    heap_bytes,
+    kill_group,
+    measure_board_heap,
+    reaped,
+    spawn_vm,
+)
 
 __all__ = ["EmulatedNode", "NodeError"]
 
@@ -143,7 +150,11 @@ class EmulatedNode:
         nodedir.write_board(self.node_dir, self.board)
         nodedir.clear_rtc_domain(self.node_dir)
         if self.vm_heapsize is None:
-            extra = measure_board_heap(self.board) if self.compensate_heap else 0
+            extra = (
+                measure_board_heap(self.board) + EMULATION_TRANSIENT_MARGIN
+                if self.compensate_heap
+                else 0
+            )
             self.vm_heapsize = str(heap_bytes(self.heapsize) + extra)
         self._off.clear()
         self._kick.clear()
