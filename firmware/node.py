@@ -165,7 +165,7 @@ class Node:
             try:
                 await asyncio.wait_for_ms(self.wake.wait(), 1000)
             except asyncio.TimeoutError:
-                pass
+                pass  # no news within a second: look at the outbox and the timers anyway
             self.wake.clear()
 
     def on_message(self, topic, msg):
@@ -255,7 +255,7 @@ class Node:
                 try:
                     await self.session.publish(self.t_state, self.state_msg("online"), 1, True)
                 except OSError:
-                    pass
+                    pass  # link lost: the state is published again on reconnect
 
     def print_status(self):
         st = self.stats

@@ -60,4 +60,4 @@ def makedirs(path):
     try:
         os.mkdir(path)
     except OSError:
-        pass
+        pass  # already there (MicroPython's mkdir has no exist_ok)

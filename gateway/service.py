@@ -145,7 +145,7 @@ class Gateway:
                 batch.append(self.queue.get_nowait())
                 continue
             except asyncio.QueueEmpty:
-                pass
+                pass  # nothing waiting: wait for the rest of the batch window below
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
