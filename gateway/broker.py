@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,11 +24,31 @@ class BrokerError(RuntimeError):
     """The broker could not be started or did not answer."""
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port to listen on, chosen below the kernel's ephemeral range.
+
+    A port from the ephemeral range (what binding port 0 gives) can be taken by any outgoing
+    connection between now and the moment the server binds it; on a busy test machine it was.
+    """
+    low = min(20000, _ephemeral_range()[0] - 1000)
+    high = _ephemeral_range()[0] - 1
+    for _ in range(200):
+        port = random.randint(low, high)  # noqa: S311  # spreading, not secrecy
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: try another
+            return port
+    raise BrokerError(f"no free port between {low} and {high}")
 
 
 def _wait_listening(port: int, deadline: float) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 from gateway.config import load_settings
@@ -15,8 +17,12 @@ __all__ = ["run_gateway"]
 
 
 def _log_memory() -> None:
+    log = logging.getLogger("territoire.gateway")
     if not tracemalloc.is_tracing():
-        logging.getLogger("territoire.gateway").warning("memory: start with PYTHONTRACEMALLOC=10")
+        # without tracing, the live objects by type still point at what grows
+        counts = Counter(type(o).__name__ for o in gc.get_objects())
+        log.warning("memory: live objects by type %s", counts.most_common(12))
+        log.warning("memory: for allocation sites, start with PYTHONTRACEMALLOC=10")
         return
     for stat in tracemalloc.take_snapshot().statistics("traceback")[:8]:
         logging.getLogger("territoire.gateway").warning(

@@ -32,6 +32,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _number(value: float) -> str:
+    """Counters exactly (``%g`` would print 1234567 as 1.23457e+06), other values in full."""
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
 def render(
     m: Metrics,
     *,
@@ -47,7 +54,7 @@ def render(
         lines.append(f"# HELP {PREFIX}{name} {help_}")
         lines.append(f"# TYPE {PREFIX}{name} {kind}")
         for labels, value in samples:
-            lines.append(f"{PREFIX}{name}{labels} {value:g}")
+            lines.append(f"{PREFIX}{name}{labels} {_number(value)}")
 
     def labelled(label: str, values: dict[str, float]) -> list[tuple[str, float]]:
         return [(f'{{{label}="{_escape(k)}"}}', v) for k, v in sorted(values.items())]

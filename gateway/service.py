@@ -31,6 +31,7 @@ from gateway.fleet_client import FleetError, Identity, sync_once
 from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
+from gateway.mqtt_intake import IntakeValve
 from gateway.opendata import Zone, csv_text, load_zones, ngsi_entities
 from gateway.publisher import Publisher, apply
 from gateway.registry import BrokerFiles, entries
@@ -100,10 +101,9 @@ class Gateway:
         self.queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(
             maxsize=max(1, settings.mqtt.max_inflight)
         )
-        self.ack_slots = asyncio.Semaphore(8)
-        self.ack_tasks: set[asyncio.Task[None]] = set()
         self.started = time.time()
         self.connected = False
+        self.valve: IntakeValve | None = None
 
     async def _db(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.db, fn)
@@ -133,8 +133,14 @@ class Gateway:
     # ------------------------------------------------------------------ ingest
 
     async def _read_mqtt(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            await self.queue.put(message)
+        valve = self.valve
+        assert valve is not None  # made with the client (_client)
+        try:
+            async for message in client.messages:
+                valve.taken()
+                await self.queue.put(message)
+        finally:
+            valve.disarm()
 
     async def _next_batch(self) -> list[aiomqtt.Message]:
         batch = [await self.queue.get()]
@@ -179,24 +185,15 @@ class Gateway:
                 paho.ack(m.mid, m.qos)
         acks = ack_messages(batch, self.nodes, now)
         self._account(batch, now, len(acks), time.perf_counter() - t0)
-        if acks:
-            # acks leave in the background so the next batch is not held up by their PUBACKs;
-            # the number of batches whose acks are in flight is bounded
-            await self.ack_slots.acquire()
-            task = asyncio.create_task(self._send_acks(client, acks))
-            self.ack_tasks.add(task)
-            task.add_done_callback(self.ack_tasks.discard)
+        for topic, payload in acks:
+            # handed to paho without waiting for the broker's PUBACK: while the intake valve
+            # holds the socket closed (mqtt_intake.py) no PUBACK can be read, and waiting here
+            # would stall the very batches that reopen it. A lost ack costs a resend, answered
+            # as a duplicate.
+            info = paho.publish(topic, payload, qos=1)
+            if info.rc != 0:
+                log.info("acknowledgement to %s not sent (rc %d)", topic, info.rc)
         return batch
-
-    async def _send_acks(self, client: aiomqtt.Client, acks: list[tuple[str, bytes]]) -> None:
-        try:
-            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in acks))
-        except aiomqtt.MqttError as exc:
-            # the node resends what stays unacknowledged; the gateway answers it as a duplicate
-            log.info("acknowledgements not delivered: %s", exc)
-        finally:
-            self.ack_slots.release()
-
 
     def _account(self, batch: Batch, now: float, acks: int, seconds: float) -> None:
         m = self.metrics
@@ -447,6 +444,9 @@ class Gateway:
         client._client.manual_ack_set(True)
         # one ack publish per node per batch are in flight at once by design: no warning
         client.pending_calls_threshold = 1 << 20
+        # excess load waits at the broker, not in aiomqtt's unbounded queue (mqtt_intake.py)
+        high = max(2, m.max_inflight)
+        self.valve = IntakeValve(client, high=high, low=high // 2)
         return client
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -502,6 +502,8 @@ class Gateway:
                     attempt = 0
                     await client.subscribe(f"{PREFIX}/+/reading", qos=1)
                     await client.subscribe(f"{PREFIX}/+/state", qos=1)
+                    assert self.valve is not None  # made with the client
+                    self.valve.arm()
                     log.info("connected to the broker on %s:%d", self.s.mqtt.host,
                              self.s.mqtt.port)
                     async with asyncio.TaskGroup() as tg:

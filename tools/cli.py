@@ -44,6 +44,7 @@ def gateway_run(
 
     Example: territoire gateway run --config /etc/territoire/gateway.toml
     """
+    from gateway.broker import BrokerError
     from gateway.config import ConfigError
     from gateway.main import run_gateway
 
@@ -51,6 +52,9 @@ def gateway_run(
         run_gateway(config, manage_broker=manage_broker or None)
     except ConfigError as exc:
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
+    except (BrokerError, OSError) as exc:
+        # a port already in use, a data directory that cannot be written, no Mosquitto...
+        raise CliError(f"the gateway stopped: {exc}", 3) from None
 
 
 @gateway_app.command("enroll")
