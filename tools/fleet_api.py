@@ -56,6 +56,7 @@ class ClaimedNode:
     secret: bytes
     zone_id: str
     gateway_id: str | None
+    profile_id: str | None = None
 
 
 class FleetAdmin:
@@ -112,4 +113,4 @@ def claim(base_url: str, code: str) -> ClaimedNode:
     with httpx.Client(base_url=base_url, timeout=20) as client:
         r = _call(client, "POST", "/claim", "claim", json={"code": code.strip()})
     return ClaimedNode(r["node_id"], int(r["key_id"]), bytes.fromhex(r["secret"]),
-                       r["zone_id"], r.get("gateway_id"))
+                       r["zone_id"], r.get("gateway_id"), r.get("profile_id"))

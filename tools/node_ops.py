@@ -1,0 +1,280 @@
+"""What the ``territoire node`` commands do, step by step (the CLI module only parses options
+and renders results). Progress bars go to stderr, so ``--json`` output on stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+)
+
+from gateway.config import ConfigError, load_settings
+from tools.board import Board, BoardError, check_firmware_image, esptool_write
+from tools.bundle import firmware_files
+from tools.bundle_check import check_bundle, load_bundle_dir, shadowed_by
+from tools.emulator import EmulatedNode, NodeError
+from tools.fleet_api import ClaimedNode, FleetApiError, claim
+from tools.node_monitor import (
+    Event,
+    broker_login,
+    gateway_credentials,
+    provisioning_credentials,
+)
+from tools.node_monitor import monitor as watch
+from tools.provisioning import (
+    ProvisioningError,
+    claim_code_from,
+    load_provisioning,
+    make_provisioning,
+    sensors_from_json,
+    write_private,
+)
+from tools.selftest_report import SelftestReport, parse_selftest
+from tools.territory import KINDS
+
+__all__ = ["EmulatedError", "flash", "fleet_message", "monitor", "powered", "provision",
+           "selftest"]
+
+err = Console(stderr=True, highlight=False)
+_MAX_SENSOR_FILE = 64 * 1024
+_SELFTEST_EXTRA_S = 60.0  # sensors and Wi-Fi, on top of the wait for the gateway
+
+
+class EmulatedError(Exception):
+    """The emulated node cannot be used (no such node, cannot start)."""
+
+
+def fleet_message(exc: FleetApiError) -> str:
+    if exc.status_code == 403:
+        return ("the fleet refused the claim code: unknown, already used or expired "
+                "(ask an operator for a new label)")
+    if exc.status_code == 422:
+        return "the fleet did not accept the claim code (20 letters and digits)"
+    if exc.status_code is None:
+        return f"{exc} (check --fleet and the network)"
+    return str(exc)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TaskProgressColumn(), DownloadColumn(), console=err, disable=quiet,
+                    transient=False)
+
+
+# -- provision ------------------------------------------------------------------------------
+
+
+def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wifi_ssid: str,
+              wifi_key: str, kind: str | None, sensors_file: Path | None, interval_s: float,
+              out: Path | None) -> tuple[Path, dict[str, Any]]:
+    """Check everything local first (a claim code is spent by the claim), claim, write."""
+    claim_code = claim_code_from(code)
+    if not fleet.startswith(("http://", "https://")) or len(fleet) > 300:
+        raise ProvisioningError(f"--fleet must be the fleet's http(s) URL, not {fleet[:60]!r}")
+    if kind is not None and kind not in KINDS:
+        raise ProvisioningError(f"unknown node kind {kind!r}: one of {', '.join(KINDS)}")
+    sensors = None
+    if sensors_file is not None:
+        try:
+            with sensors_file.open("rb") as f:
+                sensors = sensors_from_json(f.read(_MAX_SENSOR_FILE + 1))
+        except OSError as exc:
+            raise ProvisioningError(f"cannot read {sensors_file}: {exc.strerror}") from None
+    if out is not None and out.exists():
+        raise ProvisioningError(f"{out} exists: it may hold another node's secret; "
+                                "choose another --out")
+    make = functools.partial(
+        make_provisioning, fleet_url=fleet.rstrip("/"), gateway_host=gateway_host,
+        gateway_port=gateway_port, wifi_ssid=wifi_ssid, wifi_key=wifi_key, kind=kind,
+        sensors=sensors, interval_s=interval_s)
+    # the same checks as after the claim, on a stand-in node: fail before spending the code
+    make(ClaimedNode("ang-0000", 1, bytes(32), "zone", None, kind))
+    with err.status("claiming the node with the fleet..."):
+        claimed = claim(fleet.rstrip("/"), claim_code)
+    doc = make(claimed)
+    path = out or Path("nodes") / f"{claimed.node_id}.json"
+    write_private(path, json.dumps(doc, indent=1).encode() + b"\n")
+    return path, doc
+
+
+# -- emulated nodes -------------------------------------------------------------------------
+
+
+def _board_for(doc: dict[str, Any]) -> dict[str, Any]:
+    """The emulated hardware of a provisioned node: its kind's standard wiring."""
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        raise EmulatedError("an emulated board needs a standard node kind (provision with "
+                            f"--kind {'|'.join(KINDS)})")
+    node = doc["node"]
+    seed = zlib.crc32(node["id"].encode()) & 0xFFFF
+    return {"node_id": node["id"], "seed": seed, "zone": node["zone"], "rssi": -60,
+            **KINDS[kind].board}
+
+
+@contextlib.contextmanager
+def powered(directory: Path, doc: dict[str, Any] | None = None) -> Iterator[EmulatedNode]:
+    """An emulated node, on, with its serial port. A new one (blank flash) is made in
+    ``directory`` from the provisioning ``doc`` when there is none yet."""
+    board_file = directory / "board.json"
+    try:
+        if board_file.exists():
+            board = json.loads(board_file.read_text())
+        elif doc is not None:
+            board = _board_for(doc)
+        else:
+            raise EmulatedError(f"no emulated node in {directory} "
+                                "(make one with: territoire node flash --emulated DIR)")
+        node = EmulatedNode(directory, board, serial=True, compensate_heap=True)
+        if not (directory / "flash.img").exists():
+            node.create()
+        node.start()
+    except (OSError, ValueError, NodeError, RuntimeError) as exc:
+        raise EmulatedError(f"cannot start the emulated node in {directory}: {exc}") from None
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+@contextlib.contextmanager
+def _port(port: str | None, emulated: Path | None,
+          doc: dict[str, Any] | None = None) -> Iterator[str]:
+    if port is not None:
+        yield port
+        return
+    if emulated is None:
+        raise BoardError("no board given")
+    with powered(emulated, doc) as node:
+        yield node.serial_port
+
+
+# -- flash ----------------------------------------------------------------------------------
+
+
+def _bundle(bundle_dir: Path | None, arch: str, progress: Progress) -> dict[str, bytes]:
+    task = progress.add_task("firmware bundle", total=None)
+    files = load_bundle_dir(bundle_dir) if bundle_dir else firmware_files(arch=arch)
+    check_bundle(files, arch)
+    progress.update(task, total=1, completed=1)
+    return files
+
+
+def _selftest_on(board: Board, timeout_s: float) -> SelftestReport:
+    board.restart_raw()
+    try:
+        out = board.exec(f"import selftest\nselftest.run({int(timeout_s * 1000)})",
+                         timeout=timeout_s + _SELFTEST_EXTRA_S)
+    except BoardError as exc:
+        if "ImportError" in str(exc):
+            raise BoardError(f"no Territoire firmware on {board.port} (flash it first: "
+                             "territoire node flash --config FILE --port PORT)") from None
+        raise
+    return parse_selftest(out)
+
+
+def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Path | None,
+          bundle_dir: Path | None, selftest: bool, quiet: bool) -> dict[str, Any]:
+    doc = load_provisioning(config)
+    node = doc["node"]
+    if not node["sensors"]:
+        raise ProvisioningError(f"{config} configures no sensor: provision with --kind or "
+                                "--sensors")
+    image = None
+    if firmware is not None:
+        try:
+            image = firmware.read_bytes()
+        except OSError as exc:
+            raise BoardError(f"cannot read {firmware}: {exc.strerror}") from None
+        check_firmware_image(image, str(firmware))
+    arch = "x64" if emulated is not None else "xtensawin"
+    seconds: dict[str, float] = {}
+    with _progress(quiet) as progress:
+        t0 = time.monotonic()
+        files = _bundle(bundle_dir, arch, progress)
+        config_bytes = json.dumps(node, separators=(",", ":")).encode()
+        seconds["bundle"] = time.monotonic() - t0
+        with _port(port, emulated, doc) as dev:
+            if firmware is not None:
+                task = progress.add_task("MicroPython (esptool)", total=100)
+                t0 = time.monotonic()
+                esptool_write(dev, firmware, lambda pct: progress.update(task, completed=pct))
+                seconds["micropython"] = time.monotonic() - t0
+            with Board(dev) as board:
+                t0 = time.monotonic()
+                board.restart_raw()
+                board.remove_stale(shadowed_by(files))
+                total = sum(map(len, files.values())) + len(config_bytes)
+                task = progress.add_task(f"copy to {dev}", total=total)
+                done: dict[str, int] = {}
+
+                def step(name: str, n: int) -> None:
+                    done[name] = n
+                    progress.update(task, completed=sum(done.values()))
+
+                # the configuration last: a board interrupted halfway is not "provisioned"
+                board.put_files(files, step)
+                board.put_files({"node.json": config_bytes}, step)
+                files["node.json"] = config_bytes
+                bad = board.differing(files)
+                if bad:
+                    raise BoardError(f"read back differs for {', '.join(bad[:5])}: the flash "
+                                     "or the cable is faulty; flash again")
+                seconds["copy"] = time.monotonic() - t0
+                report = None
+                if selftest:
+                    t0 = time.monotonic()
+                    task = progress.add_task("self-test", total=None)
+                    report = _selftest_on(board, 10.0)
+                    progress.update(task, total=1, completed=1)
+                    seconds["selftest"] = time.monotonic() - t0
+                if emulated is None:
+                    board.hard_reset()  # a real board starts measuring now
+    return {"node_id": node["id"], "port": port, "emulated": str(emulated) if emulated else None,
+            "files": len(files), "bytes": total, "seconds": seconds, "report": report}
+
+
+def selftest(*, port: str | None, emulated: Path | None, timeout_s: float) -> SelftestReport:
+    with _port(port, emulated) as dev, Board(dev) as board, err.status(
+        f"self-test on {dev}..."
+    ):
+        return _selftest_on(board, timeout_s)
+
+
+# -- monitor --------------------------------------------------------------------------------
+
+
+def monitor(*, node: str, gateway_config: Path, config: Path | None,
+            show: Callable[[Event], None], count: int | None, duration: float | None,
+            quiet: bool) -> int:
+    try:
+        settings = load_settings(gateway_config)
+    except ConfigError as exc:
+        raise ProvisioningError(f"gateway configuration: {exc}") from None
+    if config is not None:
+        creds = provisioning_credentials(load_provisioning(config))
+        if creds.node_id != node:
+            raise ProvisioningError(f"{config} is the provisioning file of {creds.node_id}, "
+                                    f"not {node}")
+    else:
+        creds = gateway_credentials(settings, node)
+    login = broker_login(settings)
+    if not quiet:
+        err.print(f"watching {node} on the broker {login[0]}:{login[1]} (Ctrl-C to stop)")
+    return asyncio.run(watch(login, creds, show, count=count, duration=duration))
