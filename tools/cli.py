@@ -156,18 +156,25 @@ def demo(
 
     Example: territoire demo --nodes 6 --duration 60 --summary demo.json
     """
-    from tools.demo import DemoOptions, run_demo
+    import httpx
 
-    result = run_demo(
-        DemoOptions(
-            nodes=nodes,
-            duration=duration,
-            summary=summary,
-            interval_s=interval,
-            live=sys.stdout.isatty(),
-            workdir=workdir,
+    from tools.demo import DemoOptions, run_demo
+    from tools.fleet_api import FleetApiError
+
+    try:
+        result = run_demo(
+            DemoOptions(
+                nodes=nodes,
+                duration=duration,
+                summary=summary,
+                interval_s=interval,
+                live=sys.stdout.isatty(),
+                workdir=workdir,
+            )
         )
-    )
+    except (RuntimeError, OSError, FleetApiError, httpx.HTTPError) as exc:
+        # every part it started is stopped by now (run_demo's finally blocks)
+        raise CliError(f"the demo could not run: {exc}", 1) from None
     Console().print(
         f"[bold]demo finished[/]: {result['nodes_started']} nodes, "
         f"{result['readings_accepted']} readings accepted, "
