@@ -176,7 +176,9 @@ def esptool_write(port: str, image: Path, progress: Callable[[float], None]) -> 
                 if found and step[0] == "write-flash":
                     progress(min(100.0, float(found[-1])))
         if proc.wait() != 0:
-            said = b" / ".join(t for t in tail if t).decode(errors="replace")[-400:]
+            # esptool's last error line says what went wrong; the lines around it are advice
+            line = next((t for t in reversed(tail) if b"rror" in t), tail[-1] if tail else b"")
+            said = line.decode(errors="replace")[-300:]
             raise BoardError(
                 f"esptool could not {step[0].replace('-', ' ')} the ESP32 on {port}: {said} "
                 "(hold the BOOT button while it connects, or check the cable)"

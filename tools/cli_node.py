@@ -101,8 +101,11 @@ def _render_selftest(report: SelftestReport) -> None:
     elif not report.finished:
         out.print("[red]self-test did not finish[/] (see the checks above)")
     else:
-        failed = ", ".join(c.name for c in report.checks if c.status == "fail")
-        out.print(f"[red]self-test failed:[/] {failed}")
+        failed = [c.name for c in report.checks if c.status == "fail"]
+        out.print(f"[red]self-test failed:[/] {', '.join(failed)}")
+        if "config" in failed:
+            out.print("the node is not provisioned: flash it with its provisioning file "
+                      "(territoire node flash --config FILE ...)")
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="provisioning file of the node "

@@ -17,9 +17,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
 )
@@ -73,8 +73,12 @@ def fleet_message(exc: FleetApiError) -> str:
 
 def _progress(quiet: bool) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TaskProgressColumn(), DownloadColumn(), console=err, disable=quiet,
-                    transient=False)
+                    TaskProgressColumn(), TextColumn("{task.fields[note]}"), console=err,
+                    disable=quiet, transient=False)
+
+
+def _task(progress: Progress, what: str, total: float | None, note: str = "") -> TaskID:
+    return progress.add_task(what, total=total, note=note)
 
 
 # -- provision ------------------------------------------------------------------------------
@@ -169,10 +173,10 @@ def _port(port: str | None, emulated: Path | None,
 
 
 def _bundle(bundle_dir: Path | None, arch: str, progress: Progress) -> dict[str, bytes]:
-    task = progress.add_task("firmware bundle", total=None)
+    task = _task(progress, "firmware bundle", None, str(bundle_dir or f"mpy-cross {arch}"))
     files = load_bundle_dir(bundle_dir) if bundle_dir else firmware_files(arch=arch)
     check_bundle(files, arch)
-    progress.update(task, total=1, completed=1)
+    progress.update(task, total=1, completed=1, note=f"{len(files)} files checked")
     return files
 
 
@@ -212,7 +216,7 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
         seconds["bundle"] = time.monotonic() - t0
         with _port(port, emulated, doc) as dev:
             if firmware is not None:
-                task = progress.add_task("MicroPython (esptool)", total=100)
+                task = _task(progress, "MicroPython (esptool)", 100, firmware.name)
                 t0 = time.monotonic()
                 esptool_write(dev, firmware, lambda pct: progress.update(task, completed=pct))
                 seconds["micropython"] = time.monotonic() - t0
@@ -221,7 +225,7 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
                 board.restart_raw()
                 board.remove_stale(shadowed_by(files))
                 total = sum(map(len, files.values())) + len(config_bytes)
-                task = progress.add_task(f"copy to {dev}", total=total)
+                task = _task(progress, f"copy to {dev}", total, f"{total // 1024} KB")
                 done: dict[str, int] = {}
 
                 def step(name: str, n: int) -> None:
@@ -240,9 +244,10 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
                 report = None
                 if selftest:
                     t0 = time.monotonic()
-                    task = progress.add_task("self-test", total=None)
+                    task = _task(progress, "self-test", None)
                     report = _selftest_on(board, 10.0)
-                    progress.update(task, total=1, completed=1)
+                    progress.update(task, total=1, completed=1,
+                                    note="passed" if report.passed else "failed")
                     seconds["selftest"] = time.monotonic() - t0
                 if emulated is None:
                     board.hard_reset()  # a real board starts measuring now

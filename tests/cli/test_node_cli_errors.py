@@ -3,7 +3,6 @@ never a traceback. Each case runs the installed entry point's code in a subproce
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from gateway.broker import free_port
+from tests.cli.helpers import provisioning_file
 from tools.bundle import firmware_files
-from tools.fleet_api import ClaimedNode
 from tools.fleet_process import LocalFleet
-from tools.provisioning import make_provisioning, write_private
 
 REPO = Path(__file__).resolve().parents[2]
 UNKNOWN_CODE = "7KQ2-M4XP-9BNC-T0RE-W5AZ"
@@ -35,13 +33,7 @@ def fails(p: subprocess.CompletedProcess[str], code: int, message: str) -> None:
 
 @pytest.fixture
 def prov(tmp_path: Path) -> Path:
-    doc = make_provisioning(ClaimedNode("ang-0007", 1, bytes(range(32)), "centre", None, "air"),
-                            fleet_url="http://fleet", gateway_host="127.0.0.1", gateway_port=9,
-                            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None,
-                            interval_s=60)
-    path = tmp_path / "ang-0007.json"
-    write_private(path, json.dumps(doc).encode())
-    return path
+    return provisioning_file(tmp_path, "ang-0007")
 
 
 @pytest.fixture(scope="module")
