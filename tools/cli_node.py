@@ -13,99 +13,31 @@ import contextlib
 import json
 import signal
 import time
-from collections.abc import Iterator
-from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+from tools.cli_errors import Code, errors, fail
 
 if TYPE_CHECKING:
     from tools.node_monitor import Event
     from tools.selftest_report import SelftestReport
 
-__all__ = ["Code", "node_app"]
+__all__ = ["node_app"]
 
 node_app = typer.Typer(
     help="Provision, flash, test and watch a sensor node (real board or emulated).",
     no_args_is_help=True,
 )
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class Code(IntEnum):
-    """Exit codes (docs/cli.md, "Exit codes")."""
-
-    OK = 0
-    FAILED = 1
-    BAD_INPUT = 2
-    FLEET = 3
-    BOARD = 4
-    SELFTEST = 5
-    INTERRUPTED = 130
-
-
-def _fail(message: str, code: Code) -> NoReturn:
-    err.print(f"[red]error:[/] {message}")
-    raise typer.Exit(int(code))
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """Known failures become a message and an exit code."""
-    # imported here: `territoire --help` stays fast (no gateway, emulator or mpremote import)
-    from tools import node_ops
-    from tools.board import BoardError
-    from tools.bundle import BundleError
-    from tools.fleet_api import FleetApiError
-    from tools.node_monitor import MonitorError
-    from tools.provisioning import ProvisioningError
-
-    try:
-        yield
-    except ProvisioningError as exc:
-        _fail(str(exc), Code.BAD_INPUT)
-    except FleetApiError as exc:
-        _fail(node_ops.fleet_message(exc), Code.FLEET)
-    except (BoardError, node_ops.EmulatedError) as exc:
-        _fail(str(exc), Code.BOARD)
-    except BundleError as exc:
-        _fail(f"firmware bundle: {exc}", Code.BAD_INPUT)
-    except MonitorError as exc:
-        _fail(str(exc), Code.FAILED)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(int(Code.INTERRUPTED)) from None
 
 
 def _target(port: str | None, emulated: Path | None) -> None:
     if (port is None) == (emulated is None):
-        _fail("give the board: --port /dev/ttyUSB0 (real board) or --emulated DIR",
+        fail("give the board: --port /dev/ttyUSB0 (real board) or --emulated DIR",
               Code.BAD_INPUT)
-
-
-def _render_selftest(report: SelftestReport) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"self-test of {report.node_id or 'the node'}", expand=False)
-    for col in ("check", "result", "detail"):
-        table.add_column(col)
-    style = {"ok": "green", "warn": "yellow", "fail": "red"}
-    for c in report.checks:
-        table.add_row(c.name, f"[{style.get(c.status, 'red')}]{c.status}[/]", c.detail)
-    out.print(table)
-    if report.passed:
-        out.print("[green]self-test passed[/]")
-    elif not report.finished:
-        out.print("[red]self-test did not finish[/] (see the checks above)")
-    else:
-        failed = [c.name for c in report.checks if c.status == "fail"]
-        out.print(f"[red]self-test failed:[/] {', '.join(failed)}")
-        if "config" in failed:
-            out.print("the node is not provisioned: flash it with its provisioning file "
-                      "(territoire node flash --config FILE ...)")
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="provisioning file of the node "
@@ -146,7 +78,7 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
     Example: territoire node provision --code 7KQ2-M4XP-9BNC-T0RE-W5AZ
     --fleet https://fleet.angers.example --gateway-host gw-centre.local --wifi-ssid capteurs
     """
-    with _errors():
+    with errors():
         from tools import node_ops
 
         path, doc = node_ops.provision(
@@ -170,7 +102,7 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
             out.print(f"secret: {node['secret']}")
         out.print(f"next: territoire node flash --config {path} --port /dev/ttyUSB0")
     if not node["sensors"]:
-        _fail(f"the fleet's profile {doc['profile_id']!r} is not a standard node kind: "
+        fail(f"the fleet's profile {doc['profile_id']!r} is not a standard node kind: "
               f"{path} has no sensors; give them with --kind or --sensors", Code.BAD_INPUT)
 
 
@@ -193,9 +125,9 @@ def flash(
     """
     _target(port, emulated)
     if micropython_firmware is not None and emulated is not None:
-        _fail("--micropython-firmware is for a real board: the emulated board runs the "
+        fail("--micropython-firmware is for a real board: the emulated board runs the "
               "MicroPython unix VM", Code.BAD_INPUT)
-    with _errors():
+    with errors():
         from tools import node_ops
 
         result = node_ops.flash(config=config, port=port, emulated=emulated,
@@ -209,7 +141,9 @@ def flash(
         out.print(f"flashed [bold]{result['node_id']}[/]: {result['files']} files, "
                   f"{result['bytes']} bytes in {result['seconds']['copy']:.1f} s")
         if report is not None:
-            _render_selftest(report)
+            from tools.cli_render import render_selftest
+
+            render_selftest(report)
     if report is not None and not report.passed:
         raise typer.Exit(int(Code.SELFTEST))
 
@@ -228,16 +162,18 @@ def selftest_cmd(
     Example: territoire node selftest ang-0007 --port /dev/ttyUSB0
     """
     _target(port, emulated)
-    with _errors():
+    with errors():
         from tools import node_ops
 
         report = node_ops.selftest(port=port, emulated=emulated, timeout_s=timeout)
     if report.node_id not in (None, node):
-        _fail(f"the board is {report.node_id}, not {node}", Code.BAD_INPUT)
+        fail(f"the board is {report.node_id}, not {node}", Code.BAD_INPUT)
     if as_json:
         print(json.dumps(report.as_json()))
     else:
-        _render_selftest(report)
+        from tools.cli_render import render_selftest
+
+        render_selftest(report)
     if not report.passed:
         raise typer.Exit(int(Code.SELFTEST))
 
@@ -261,25 +197,18 @@ def monitor_cmd(
     Example: territoire node monitor ang-0007 --gateway-config /etc/territoire/gateway.toml
     """
 
-    def show(e: Event) -> None:
-        if as_json:
-            print(json.dumps(e.as_json()), flush=True)
-            return
-        ok = e.verdict in ("valid", "duplicate")
-        mark = "[green]valid[/]" if e.verdict == "valid" else (
-            "[yellow]duplicate[/]" if ok else f"[red]{e.verdict}[/]")
-        when = time.strftime("%H:%M:%S", time.localtime(e.t)) if e.t else "--:--:--"
-        values = " ".join(f"{k}={v:g}" for k, v in e.values.items())
-        counter = f"#{e.counter}" if e.counter is not None else ""
-        out.print(f"{when} {e.kind:7} {counter:>7} {mark} {values} {e.detail}".rstrip())
+    from tools.cli_render import render_event
 
-    with _errors():
+    def show(e: Event) -> None:
+        render_event(e, as_json=as_json)
+
+    with errors():
         from tools import node_ops
 
         seen = node_ops.monitor(node=node, gateway_config=gateway_config, config=config,
                                 show=show, count=count, duration=duration, quiet=as_json)
     if count is not None and seen < count:
-        _fail(f"saw {seen} of {count} readings from {node}", Code.FAILED)
+        fail(f"saw {seen} of {count} readings from {node}", Code.FAILED)
 
 
 def _interrupt(*_: object) -> None:
@@ -299,7 +228,7 @@ def emulate(
     """
     from tools import node_ops
 
-    with _errors(), node_ops.powered(directory) as node:
+    with errors(), node_ops.powered(directory) as node:
         out.print(f"node {directory.name} is on; serial port [bold]{node.serial_port}[/] "
                   "(Ctrl-C to power off)", soft_wrap=True)
         stop = time.monotonic() + duration if duration is not None else None

@@ -9,7 +9,6 @@ import contextlib
 import functools
 import json
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from gateway.config import ConfigError, load_settings
 from tools.board import Board, BoardError, check_firmware_image, esptool_write
 from tools.bundle import firmware_files
 from tools.bundle_check import check_bundle, load_bundle_dir, shadowed_by
-from tools.emulator import EmulatedNode, NodeError
+from tools.emulated_board import EmulatedError, powered
 from tools.fleet_api import ClaimedNode, FleetApiError, claim
 from tools.node_monitor import (
     Event,
@@ -54,10 +53,6 @@ __all__ = ["EmulatedError", "flash", "fleet_message", "monitor", "powered", "pro
 err = Console(stderr=True, highlight=False)
 _MAX_SENSOR_FILE = 64 * 1024
 _SELFTEST_EXTRA_S = 60.0  # sensors and Wi-Fi, on top of the wait for the gateway
-
-
-class EmulatedError(Exception):
-    """The emulated node cannot be used (no such node, cannot start)."""
 
 
 def fleet_message(exc: FleetApiError) -> str:
@@ -115,46 +110,6 @@ def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wi
     path = out or Path("nodes") / f"{claimed.node_id}.json"
     write_private(path, json.dumps(doc, indent=1).encode() + b"\n")
     return path, doc
-
-
-# -- emulated nodes -------------------------------------------------------------------------
-
-
-def _board_for(doc: dict[str, Any]) -> dict[str, Any]:
-    """The emulated hardware of a provisioned node: its kind's standard wiring."""
-    kind = doc.get("kind")
-    if kind not in KINDS:
-        raise EmulatedError("an emulated board needs a standard node kind (provision with "
-                            f"--kind {'|'.join(KINDS)})")
-    node = doc["node"]
-    seed = zlib.crc32(node["id"].encode()) & 0xFFFF
-    return {"node_id": node["id"], "seed": seed, "zone": node["zone"], "rssi": -60,
-            **KINDS[kind].board}
-
-
-@contextlib.contextmanager
-def powered(directory: Path, doc: dict[str, Any] | None = None) -> Iterator[EmulatedNode]:
-    """An emulated node, on, with its serial port. A new one (blank flash) is made in
-    ``directory`` from the provisioning ``doc`` when there is none yet."""
-    board_file = directory / "board.json"
-    try:
-        if board_file.exists():
-            board = json.loads(board_file.read_text())
-        elif doc is not None:
-            board = _board_for(doc)
-        else:
-            raise EmulatedError(f"no emulated node in {directory} "
-                                "(make one with: territoire node flash --emulated DIR)")
-        node = EmulatedNode(directory, board, serial=True, compensate_heap=True)
-        if not (directory / "flash.img").exists():
-            node.create()
-        node.start()
-    except (OSError, ValueError, NodeError, RuntimeError) as exc:
-        raise EmulatedError(f"cannot start the emulated node in {directory}: {exc}") from None
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 @contextlib.contextmanager
