@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from protocol.codec import format_value
 from protocol.metrics import BATTERY, METRICS
 
 __all__ = ["Check", "SelftestReport", "parse_selftest"]
@@ -59,8 +60,8 @@ def _sensor(name: str, detail: str) -> Check:
         if not isinstance(value, int | float) or lo_hi is None:
             odd.append(f"{key}={value!r} unknown")
             continue
-        unit = METRICS[key].unit if key in METRICS else BATTERY.unit
-        shown.append(f"{key}={value:g} {unit}")
+        metric = METRICS.get(key, BATTERY)
+        shown.append(f"{key}={format_value(metric.decimals, value)} {metric.unit}")
         if not lo_hi[0] <= value <= lo_hi[1]:
             odd.append(f"{key}={value:g} outside {lo_hi[0]:g}..{lo_hi[1]:g}")
     if odd:

@@ -295,6 +295,9 @@ class EmulatedNode:
                 master, slave = vm_terminal()
                 try:
                     self._proc = spawn_vm(d, heap, slave, repl=True)
+                except BaseException:
+                    os.close(master)
+                    raise
                 finally:
                     os.close(slave)
                 self._port.attach(master, self._proc)
