@@ -24,7 +24,13 @@ from rich.progress import (
 )
 
 from gateway.config import ConfigError, load_settings
-from tools.board import Board, BoardError, check_firmware_image, esptool_write
+from tools.board import (
+    MAX_FIRMWARE_BYTES,
+    Board,
+    BoardError,
+    check_firmware_image,
+    esptool_write,
+)
 from tools.bundle import firmware_files
 from tools.bundle_check import check_bundle, load_bundle_dir, shadowed_by
 from tools.emulated_board import EmulatedError, powered
@@ -148,6 +154,15 @@ def _selftest_on(board: Board, timeout_s: float) -> SelftestReport:
     return parse_selftest(out)
 
 
+def _check_image(firmware: Path) -> None:
+    try:
+        with firmware.open("rb") as f:
+            image = f.read(MAX_FIRMWARE_BYTES + 1)  # bounded: the check says why
+    except OSError as exc:
+        raise BoardError(f"cannot read {firmware}: {exc.strerror}") from None
+    check_firmware_image(image, str(firmware))
+
+
 def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Path | None,
           bundle_dir: Path | None, selftest: bool, quiet: bool) -> dict[str, Any]:
     doc = load_provisioning(config)
@@ -155,13 +170,8 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
     if not node["sensors"]:
         raise ProvisioningError(f"{config} configures no sensor: provision with --kind or "
                                 "--sensors")
-    image = None
     if firmware is not None:
-        try:
-            image = firmware.read_bytes()
-        except OSError as exc:
-            raise BoardError(f"cannot read {firmware}: {exc.strerror}") from None
-        check_firmware_image(image, str(firmware))
+        _check_image(firmware)
     arch = "x64" if emulated is not None else "xtensawin"
     seconds: dict[str, float] = {}
     with _progress(quiet) as progress:

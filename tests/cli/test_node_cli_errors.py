@@ -3,8 +3,10 @@ never a traceback. Each case runs the installed entry point's code in a subproce
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +158,29 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     assert p.returncode == 0, p.stderr
     if command and command[-1] not in ("node", "admin"):
         assert "Example:" in p.stdout
+
+
+def test_a_server_that_is_not_the_fleet_is_named(tmp_path: Path) -> None:
+    """--fleet pointing at some other web server (a captive portal, a typo'd host)."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b"<html>Welcome to the hotel Wi-Fi</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        p = territoire(*_provision(url, UNKNOWN_CODE), cwd=tmp_path)
+        fails(p, 3, f"{url} did not answer like a Territoire fleet")
+        assert not (tmp_path / "nodes").exists()
+    finally:
+        server.shutdown()
