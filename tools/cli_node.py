@@ -89,7 +89,7 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
     node = doc["node"]
     if as_json:
         shown = {k: v for k, v in doc.items() if k != "node"}
-        shown["file"] = str(path)
+        shown.update(file=str(path), zone=node["zone"], sensors=len(node["sensors"]))
         if show_secret:
             shown["secret"] = node["secret"]
         print(json.dumps(shown))
