@@ -106,7 +106,12 @@ class EmulatedNode:
         nodedir.write_link(d, up=True)
 
     def _require_off(self, what: str) -> None:
-        if self._supervisor is not None and self._supervisor.is_alive():
+        sup = self._supervisor
+        if sup is not None and self.state == "halted":
+            # a halted node without a watchdog: its supervisor ends right after setting the
+            # state, and a caller that waited for "halted" must not race it
+            sup.join(0.5)
+        if sup is not None and sup.is_alive():
             raise NodeError(f"{what}: the node is on (its VM owns the flash); stop it first")
 
     def write_files(self, files: Mapping[str, bytes]) -> None:
