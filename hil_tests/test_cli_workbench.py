@@ -152,6 +152,11 @@ def test_technician_path_provision_flash_selftest_then_gateway_accepts_readings(
         assert len(readings) >= 3, events
         assert all(e["verdict"] == "valid" for e in readings), events
         assert {"pm25_ugm3", "temp_c"} <= set(readings[0]["values"])
+        # the secret from the provisioning file instead of the gateway's registry
+        m = territoire("node", "monitor", node_id, "--gateway-config", str(config), "--config",
+                       str(prov), "--count", "1", "--duration", "60", "--json", timeout=90)
+        assert m.returncode == 0, m.stdout + m.stderr
+        assert '"verdict": "valid"' in m.stdout
         _wait(lambda: _metric(http_port, "readings_accepted_total") >= 3, 30, "acceptance")
         assert _metric(http_port, "readings_rejected_total") == 0
     finally:
