@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tools.cli_node import node_app
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -81,9 +83,11 @@ def gateway_enroll(
     try:
         asyncio.run(enroll(settings.fleet.url, identity, token.strip()))
     except FleetError as exc:
-        raise CliError(str(exc), 3) from None
+        raise CliError(f"{exc} (fleet.url = {settings.fleet.url})", 3) from None
     Console().print(f"gateway [bold]{identity.gateway_id}[/] enrolled with {settings.fleet.url}")
 
+
+app.add_typer(node_app, name="node")
 
 fleet_app = typer.Typer(help="Run and administer the fleet service.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
@@ -135,7 +139,8 @@ def fleet_admin_create(
         op = create_admin(database_url=database_url, email=email, password=password,
                           full_name=full_name)
     except Exception as exc:  # the fleet's Conflict / ValidationError carry the message
-        raise CliError(f"cannot create the admin: {exc}", 2) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CliError(f"cannot create the admin: {first}", 2) from None
     Console().print(f"admin [bold]{op.email}[/] created")
 
 
@@ -155,18 +160,25 @@ def demo(
 
     Example: territoire demo --nodes 6 --duration 60 --summary demo.json
     """
-    from tools.demo import DemoOptions, run_demo
+    import httpx
 
-    result = run_demo(
-        DemoOptions(
-            nodes=nodes,
-            duration=duration,
-            summary=summary,
-            interval_s=interval,
-            live=sys.stdout.isatty(),
-            workdir=workdir,
+    from tools.demo import DemoOptions, run_demo
+    from tools.fleet_api import FleetApiError
+
+    try:
+        result = run_demo(
+            DemoOptions(
+                nodes=nodes,
+                duration=duration,
+                summary=summary,
+                interval_s=interval,
+                live=sys.stdout.isatty(),
+                workdir=workdir,
+            )
         )
-    )
+    except (RuntimeError, OSError, FleetApiError, httpx.HTTPError) as exc:
+        # every part it started is stopped by now (run_demo's finally blocks)
+        raise CliError(f"the demo could not run: {exc}", 1) from None
     Console().print(
         f"[bold]demo finished[/]: {result['nodes_started']} nodes, "
         f"{result['readings_accepted']} readings accepted, "

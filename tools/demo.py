@@ -106,7 +106,9 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "publication_outcomes": dict(gw.publisher.outcomes),
         "urls": {
             "dashboard": demo.fleet.url + "/dashboard" if demo.fleet else None,
+            "register_html": demo.fleet.url + "/register" if demo.fleet else None,
             "register": demo.fleet.url + "/api/v1/public/register" if demo.fleet else None,
+            "open_data": demo.fleet.url + "/open-data" if demo.fleet else None,
             "gateway_metrics": f"http://127.0.0.1:{gw.s.http.port}/metrics",
             "gateway_health": f"http://127.0.0.1:{gw.s.http.port}/health",
             "open_data_csv": f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.csv",
@@ -151,33 +153,36 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         publish=PublishSettings(interval_s=5.0, zones_file=str(QUARTIERS_FILE)),
     )
     demo.plans = plan_nodes(opts.nodes)
-    # the fleet, then every node provisioned through the same claim API a technician uses
-    fleet = LocalFleet(demo.work / "fleet")
-    await asyncio.to_thread(fleet.start)
-    demo.fleet = fleet
-    settings = replace(settings, fleet=FleetSettings(url=fleet.url, gateway_id="gw-demo",
-                                                     sync_interval_s=2.0))
-    token, claimed = await asyncio.to_thread(_provision, fleet, demo.plans)
-    gw = Gateway(settings)
-    await enroll(fleet.url, gw.identity, token)
-    keys = {node_id: c.secret for node_id, c in claimed.items()}
-    async with httpx.AsyncClient(base_url=fleet.url, timeout=20) as client:
-        await gw.sync_fleet_once(client)  # the nodes' credentials, before the broker starts
-    gw.start_private_broker()
-    demo.console.print(
-        f"[bold]fleet[/] on {fleet.url} (dashboard {fleet.url}/dashboard , admin "
-        f"{fleet.admin_email} / {fleet.admin_password}), "
-        f"[bold]Mosquitto[/] on 127.0.0.1:{settings.mqtt.port}, "
-        f"[bold]gateway[/] metrics on http://127.0.0.1:{settings.http.port}/metrics"
-    )
+    # Ctrl-C and SIGTERM only ask to stop, from the first second: whatever has started by then
+    # (fleet, broker, nodes) is stopped by the finally below, never left running
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    gw_task = asyncio.create_task(gw.run(stop), name="demo.gateway")
-    bundle = await asyncio.to_thread(firmware_files)
+    gw: Gateway | None = None
+    gw_task: asyncio.Task[None] | None = None
     try:
+        # the fleet, then every node provisioned through the same claim API a technician uses
+        demo.fleet = LocalFleet(demo.work / "fleet")
+        await asyncio.to_thread(demo.fleet.start)
+        fleet = demo.fleet
+        settings = replace(settings, fleet=FleetSettings(url=fleet.url, gateway_id="gw-demo",
+                                                         sync_interval_s=2.0))
+        gw = Gateway(settings)
+        if stop.is_set():
+            return _summary(demo, gw)
+        token, claimed = await asyncio.to_thread(_provision, fleet, demo.plans)
+        await enroll(fleet.url, gw.identity, token)
+        keys = {node_id: c.secret for node_id, c in claimed.items()}
+        async with httpx.AsyncClient(base_url=fleet.url, timeout=20) as client:
+            await gw.sync_fleet_once(client)  # the nodes' credentials, before the broker starts
+        gw.start_private_broker()
+        _print_addresses(demo, gw)
+        gw_task = asyncio.create_task(gw.run(stop), name="demo.gateway")
+        bundle = await asyncio.to_thread(firmware_files)
         for plan in demo.plans:
+            if stop.is_set():
+                break
             node = EmulatedNode(demo.work / "nodes" / plan.node_id, plan.board(speed=60.0),
                                 compensate_heap=True)
             await asyncio.to_thread(node.create)
@@ -195,8 +200,8 @@ async def _run(demo: _Demo) -> dict[str, Any]:
                 status_s=30,
             )
             await asyncio.to_thread(node.write_files, files)
-            node.start()
             demo.nodes[plan.node_id] = node
+            node.start()
         demo.console.print(f"{len(demo.nodes)} emulated nodes started")
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
         with Live(
@@ -211,11 +216,27 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         for node in demo.nodes.values():
             await asyncio.to_thread(node.close)
         stop.set()
-        await gw_task
+        if gw_task is not None:
+            await gw_task
+        if gw is not None and gw.broker is not None:
+            gw.broker.stop()
         if demo.fleet is not None:
             await asyncio.to_thread(demo.fleet.stop)
-        if gw.broker is not None:
-            gw.broker.stop()
+
+
+def _print_addresses(demo: _Demo, gw: Gateway) -> None:
+    urls = _summary(demo, gw)["urls"]
+    fleet = demo.fleet
+    admin = f" (admin {fleet.admin_email} / {fleet.admin_password})" if fleet else ""
+    demo.console.print(
+        f"[bold]dashboard[/]  {urls['dashboard']}{admin}\n"
+        f"[bold]register[/]   {urls['register_html']}  (JSON: {urls['register']})\n"
+        f"[bold]open data[/]  {urls['open_data']}  (gateway: {urls['open_data_csv']} , "
+        f"{urls['open_data_ngsi_ld']})\n"
+        f"[bold]gateway[/]    {urls['gateway_metrics']}  (Mosquitto on 127.0.0.1:"
+        f"{gw.s.mqtt.port})",
+        soft_wrap=True,
+    )
 
 
 def run_demo(opts: DemoOptions, console: Console | None = None) -> dict[str, Any]:
@@ -231,5 +252,8 @@ def run_demo(opts: DemoOptions, console: Console | None = None) -> dict[str, Any
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     if opts.summary is not None:
-        opts.summary.write_text(json.dumps(summary, indent=2) + "\n")
+        # atomic: a script polling for the file never reads half of it
+        tmp_file = opts.summary.with_name(f".{opts.summary.name}.tmp")
+        tmp_file.write_text(json.dumps(summary, indent=2) + "\n")
+        tmp_file.replace(opts.summary)
     return summary

@@ -56,6 +56,7 @@ class ClaimedNode:
     secret: bytes
     zone_id: str
     gateway_id: str | None
+    profile_id: str | None = None
 
 
 class FleetAdmin:
@@ -110,6 +111,14 @@ class FleetAdmin:
 def claim(base_url: str, code: str) -> ClaimedNode:
     """Claim a node with a claim code (no login: the code is the credential)."""
     with httpx.Client(base_url=base_url, timeout=20) as client:
-        r = _call(client, "POST", "/claim", "claim", json={"code": code.strip()})
-    return ClaimedNode(r["node_id"], int(r["key_id"]), bytes.fromhex(r["secret"]),
-                       r["zone_id"], r.get("gateway_id"))
+        try:
+            r = _call(client, "POST", "/claim", "claim", json={"code": code.strip()})
+            node = ClaimedNode(str(r["node_id"]), int(r["key_id"]), bytes.fromhex(r["secret"]),
+                               str(r["zone_id"]), r.get("gateway_id"), r.get("profile_id"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # not the fleet's answer (another server at that address?): never half a node
+            raise FleetApiError(f"claim: {base_url} did not answer like a Territoire fleet "
+                                "(check --fleet)") from None
+    if len(node.secret) != 32:
+        raise FleetApiError("claim: the fleet's answer holds no 32-byte node secret")
+    return node

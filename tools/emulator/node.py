@@ -9,6 +9,7 @@ lives in the node directory (see nodedir.py).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 from tools.emulator import flashfs, nodedir
 from tools.emulator.linkproxy import LinkProxy
 from tools.emulator.nodedir import Exit, ResetCause, WakeReason
+from tools.emulator.serialport import SerialPort, vm_terminal
 from tools.emulator.vm import (
     EMULATION_TRANSIENT_MARGIN,
     heap_bytes,
@@ -49,6 +51,9 @@ class EmulatedNode:
     the VM gets ``heapsize`` plus what the emulation itself takes for this board (board
     modules and simulated devices, measured once by vm.measure_board_heap), so the firmware
     has about ``heapsize`` left, as on the real board where those live in ROM or other chips.
+    With ``serial`` the node has a USB-serial port (serialport.py): its REPL on a pty at
+    ``serial_port``, for mpremote or ``territoire node flash --port``, and the VM sits in the
+    REPL after main.py; leaving the REPL with Ctrl-D soft-resets the node, as on the board.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class EmulatedNode:
         speed: float | None = None,
         upstream_port: int | None = None,
         compensate_heap: bool = False,
+        serial: bool = False,
     ) -> None:
         self.node_dir = Path(node_dir).resolve()
         self.speed = float(speed if speed is not None else board.get("speed", 1.0))
@@ -79,6 +85,8 @@ class EmulatedNode:
         self._off = threading.Event()
         self._kick = threading.Event()  # ends a wait of the supervisor: wake() or power-off
         self._supervisor: threading.Thread | None = None
+        self.serial = serial
+        self._port: SerialPort | None = None
 
     # -- flash and files ------------------------------------------------------------------------
 
@@ -98,7 +106,12 @@ class EmulatedNode:
         nodedir.write_link(d, up=True)
 
     def _require_off(self, what: str) -> None:
-        if self._supervisor is not None and self._supervisor.is_alive():
+        sup = self._supervisor
+        if sup is not None and self.state == "halted":
+            # a halted node without a watchdog: its supervisor ends right after setting the
+            # state, and a caller that waited for "halted" must not race it
+            sup.join(0.5)
+        if sup is not None and sup.is_alive():
             raise NodeError(f"{what}: the node is on (its VM owns the flash); stop it first")
 
     def write_files(self, files: Mapping[str, bytes]) -> None:
@@ -140,6 +153,13 @@ class EmulatedNode:
         if self._proxy is not None:
             self._proxy.set_up(up)
 
+    @property
+    def serial_port(self) -> str:
+        """The node's serial device (``/dev/pts/N``) while it is powered (``serial=True``)."""
+        if self._port is None:
+            raise NodeError("no serial port: the node is off or was made without serial=True")
+        return self._port.path
+
     # -- power ----------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -159,6 +179,8 @@ class EmulatedNode:
         self._off.clear()
         self._kick.clear()
         self.returncode = None
+        if self.serial:
+            self._port = SerialPort(self.console_path, on_input=self.wake)
         powered = threading.Event()
         failed: list[Exception] = []
         # every VM is spawned by this thread, which lives while the node is on (see vm.py)
@@ -238,6 +260,9 @@ class EmulatedNode:
         if self._supervisor is not None:
             self._supervisor.join()
             self._supervisor = None
+        if self._port is not None:
+            self._port.close()
+            self._port = None
         self.state = "off"
 
     def _reaped(self, proc: subprocess.Popen[bytes]) -> None:
@@ -254,7 +279,7 @@ class EmulatedNode:
         if on:
             self._supervise()
 
-    def _spawn(self, cause: ResetCause, wake: WakeReason) -> bool:
+    def _spawn(self, cause: ResetCause, wake: WakeReason, no_main: bool = False) -> bool:
         """Run the bootloader and start a VM. False when the node was powered off meanwhile."""
         with self._lock:
             if self._off.is_set():
@@ -263,18 +288,41 @@ class EmulatedNode:
             nodedir.clear_for_boot(d)
             nodedir.run_bootloader(d)
             nodedir.write_boot(d, cause, wake)
+            nodedir.write_no_main(d, no_main)
             self.boots += 1
+            heap = self.vm_heapsize or self.heapsize
             with self.console_path.open("ab") as console:
                 console.write(f"--- boot {self.boots}: {cause.name} ---\n".encode())
                 console.flush()
-                self._proc = spawn_vm(d, self.vm_heapsize or self.heapsize, console)
+                if self._port is None:
+                    self._proc = spawn_vm(d, heap, console)
+            if self._port is not None:
+                master, slave = vm_terminal()
+                try:
+                    self._proc = spawn_vm(d, heap, slave, repl=True)
+                except BaseException:
+                    os.close(master)
+                    raise
+                finally:
+                    os.close(slave)
+                self._port.attach(master, self._proc)
             self.returncode = None
             self.state = "running"
             return True
 
-    def _restart(self, cause: ResetCause, what: str, wake: WakeReason = WakeReason.NONE) -> bool:
+    def _restart(self, cause: ResetCause, what: str, wake: WakeReason = WakeReason.NONE,
+                 no_main: bool = False) -> bool:
         self.restarts[what] += 1
-        return self._spawn(cause, wake)
+        return self._spawn(cause, wake, no_main)
+
+    def _soft_reset(self) -> bool:
+        """machine.soft_reset(), or Ctrl-D in the REPL: the board prints "soft reboot" and, from
+        the raw REPL (mpremote), comes back into the raw REPL without running main.py."""
+        raw = False
+        if self._port is not None:
+            raw = self._port.raw_repl
+            self._port.soft_reboot(raw=raw)
+        return self._restart(ResetCause.SOFT, "soft_reset", no_main=raw)
 
     def _supervise(self) -> None:
         while not self._off.is_set():
@@ -310,8 +358,17 @@ class EmulatedNode:
         """Carry out what the VM asked for by exiting; False when the node stays down."""
         if rc == Exit.RESET:
             return self._restart(ResetCause.HARD, "reset")
-        if rc == Exit.SOFT_RESET:
-            return self._restart(ResetCause.SOFT, "soft_reset")
+        # with a serial port the VM only ends by leaving its REPL (Ctrl-D, or a Ctrl-C caught
+        # between two commands): on the board both are a soft reset
+        if rc == Exit.SOFT_RESET or (self._port is not None and rc == 0):
+            return self._soft_reset()
+        if self._port is not None and self._port.interrupted and rc not in (
+            Exit.RESET, Exit.DEEPSLEEP
+        ):
+            # a Ctrl-C that reached the VM's process before MicroPython took over SIGINT (the
+            # VM runs inside a CPython process that starts first): the board would stop in
+            # the REPL, so the next boot does
+            return self._restart(ResetCause.SOFT, "interrupted_boot", no_main=True)
         if rc == Exit.DEEPSLEEP:
             self.state = "sleeping"
             ms = nodedir.deepsleep_ms(self.node_dir)

@@ -13,6 +13,8 @@ survive a reset. The board modules (board/*.py) read and write the same names.
 ``wake``         deep-sleep duration in ms (written by machine.deepsleep)
 ``rtcmem``       RTC RAM; ``rtc_off`` RTC clock offset: both lost at power-on
 ``nvs.<ns>``     NVS namespaces; ``ota.json`` OTA partition states (esp32 module)
+``nomain``       this boot stops in the REPL without main.py (serial port: soft reset from
+                the raw REPL, or Ctrl-C during boot)
 ===============  ==========================================================================
 """
 
@@ -39,6 +41,7 @@ __all__ = [
     "write_board",
     "write_boot",
     "write_link",
+    "write_no_main",
 ]
 
 
@@ -76,6 +79,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_board(node_dir: Path, board: dict[str, Any]) -> None:
     write_atomic(node_dir / "board.json", json.dumps(board).encode())
+
+
+def write_no_main(node_dir: Path, no_main: bool) -> None:
+    """``nomain`` present: _boot.py runs boot.py but not main.py, and the VM sits in its REPL
+    (after a soft reset from the raw REPL, as mpremote expects of a board, or a Ctrl-C that
+    came during boot)."""
+    if no_main:
+        write_atomic(node_dir / "nomain", b"1")
+    else:
+        (node_dir / "nomain").unlink(missing_ok=True)
 
 
 def write_link(node_dir: Path, *, up: bool) -> None:

@@ -67,20 +67,29 @@ def vm_env(node_dir: Path) -> dict[str, str]:
     return env
 
 
-def spawn_vm(node_dir: Path, heapsize: str, console: IO[bytes]) -> subprocess.Popen[bytes]:
-    """Boot a node: the VM runs board/_boot.py with the node's heap, output to ``console``."""
+def spawn_vm(
+    node_dir: Path, heapsize: str, console: IO[bytes] | int, *, repl: bool = False
+) -> subprocess.Popen[bytes]:
+    """Boot a node: the VM runs board/_boot.py with the node's heap, output to ``console``.
+
+    With ``repl`` the console is a terminal (the node's serial port, serialport.py) that is also
+    the VM's input, and the VM enters its REPL once main.py ends, as the board does."""
     cmd = [
         *_ORPHAN_GUARD,
         micropython_binary(),
         "-X",
         f"heapsize={heapsize}",
+        *(["-i"] if repl else []),
         str(BOARD_DIR / "_boot.py"),
     ]
+    env = vm_env(node_dir)
+    if repl:
+        env["TERRITOIRE_REPL"] = "1"
     proc = subprocess.Popen(  # noqa: S603 - our VM binary and our boot script
         cmd,
         cwd=node_dir,
-        env=vm_env(node_dir),
-        stdin=subprocess.DEVNULL,
+        env=env,
+        stdin=console if repl else subprocess.DEVNULL,
         stdout=console,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group

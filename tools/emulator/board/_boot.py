@@ -5,6 +5,9 @@
 # Exit codes: machine.reset()/deepsleep()/soft_reset() exit with the codes of
 # machine.py; 1 = uncaught exception in main.py, 0 = main.py returned (on the
 # board: the REPL, where only the watchdog can restart the node).
+# With a serial port (env TERRITOIRE_REPL, VM run with -i) the VM enters its
+# REPL instead of exiting, and a boot the host marks "nomain" (a soft reset
+# from the raw REPL, as the board does for mpremote) skips main.py.
 import os
 import sys
 
@@ -32,6 +35,9 @@ def _run(name):
     return 0
 
 
-_rc = _run("boot.py") | _run("main.py")
-if _rc:
+_repl = os.getenv("TERRITOIRE_REPL")
+_rc = _run("boot.py")
+if not (_repl and _board.read("nomain")):
+    _rc |= _run("main.py")
+if _rc and not _repl:
     sys.exit(_rc)
