@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tools.cli_release import release_app, rollout_app
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ app = typer.Typer(
 )
 gateway_app = typer.Typer(help="Run and manage a gateway.", no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(release_app, name="release")
+app.add_typer(rollout_app, name="rollout")
 err = Console(stderr=True)
 
 
