@@ -144,3 +144,16 @@ def item(node_id: str, st: str, ver: str = NEW, why: str | None = None) -> dict[
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def rollout_on_gw_a(
+    world: World, who: dict[str, str], *, nodes: int, groups: list[dict[str, Any]], name: str
+) -> dict[str, Any]:
+    """``nodes`` new nodes on gw-a running OLD, a release of NEW, and a rollout of it to all."""
+    ids = [world.claim()["node_id"] for _ in range(nodes)]
+    report_health(world, world.gw_a, dict.fromkeys(ids, OLD))
+    rel = published(world.client, world.admin)
+    body = {"name": name, "release_id": rel["id"], "groups": groups}
+    r = world.client.post(f"{API}/rollouts", json=body, headers=who)
+    assert r.status_code == 201, r.text
+    return {"nodes": ids, "release": rel, "rollout": r.json()}

@@ -13,15 +13,13 @@ from protocol.release_bundle import unpack
 from tests.fleet.gwsim import API, GatewaySim, World
 from tests.fleet.ota_helpers import (
     NEW,
-    OLD,
     item,
     kid,
     ota_get,
     ota_status,
     public_pem,
-    published,
     release_key,
-    report_health,
+    rollout_on_gw_a,
     sha,
     signed_bundle,
 )
@@ -31,13 +29,7 @@ ALL_AT_ONCE = [{"percent": 100, "success": 1, "error": 1}]
 
 @pytest.fixture
 def rolled(world: World, operator: dict[str, str]) -> dict[str, Any]:
-    nodes = [world.claim()["node_id"] for _ in range(3)]
-    report_health(world, world.gw_a, dict.fromkeys(nodes, OLD))
-    rel = published(world.client, world.admin)
-    body = {"name": "all", "release_id": rel["id"], "groups": ALL_AT_ONCE}
-    r = world.client.post(f"{API}/rollouts", json=body, headers=operator)
-    assert r.status_code == 201, r.text
-    return {"nodes": nodes, "release": rel, "rollout": r.json()}
+    return rollout_on_gw_a(world, operator, nodes=3, groups=ALL_AT_ONCE, name="all")
 
 
 def test_ota_document_lists_targets_and_keys_with_an_etag(

@@ -1,0 +1,125 @@
+"""Dashboard pages of updates: releases and rollouts, one rollout's progress per group and
+per node, and the operator's pause / resume / abort buttons (forms with the CSRF token)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from fleet.api.deps import SessionDep, SettingsDep
+from fleet.core.config import Settings
+from fleet.crud import rollouts as crud
+from fleet.crud.errors import Conflict, NotFound
+from fleet.crud.releases import list_keys, list_releases
+from fleet.crud.rollout_views import rollout_detail, rollout_public
+from fleet.web.auth import UserDep, check_csrf, csrf_of, need_role
+from fleet.web.common import translator
+from fleet.web.render import PageError, page
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+_ID = re.compile(r"^[0-9]{1,9}$")
+ACTIONS = ("pause", "resume", "abort")
+
+
+def _evaluate(session: Session, settings: Settings, rollout_id: str) -> crud.Evaluation:
+    if not _ID.match(rollout_id):
+        raise PageError(404, "error_not_found", "rollout_not_found", id=rollout_id[:12])
+    try:
+        return crud.evaluate(
+            session,
+            crud.get_rollout(session, int(rollout_id)),
+            now=int(time.time()),
+            tz=ZoneInfo(settings.ota_window_timezone),
+            trial_grace_s=settings.ota_trial_grace_s,
+        )
+    except NotFound:
+        raise PageError(404, "error_not_found", "rollout_not_found", id=rollout_id) from None
+
+
+@router.get("/rollouts")
+def rollouts(
+    request: Request, user: UserDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    limit = settings.page_default
+    rows = [
+        rollout_public(_evaluate(session, settings, str(r.id)))
+        for r in crud.list_rollouts(session, limit=limit)
+    ]
+    session.commit()
+    return page(
+        request,
+        "rollouts.html",
+        {
+            "rollouts": rows,
+            "releases": list_releases(session, limit=limit),
+            "keys": list_keys(session),
+        },
+        title_key="rollouts_title",
+        user=user,
+        csrf=csrf_of(user),
+    )
+
+
+@router.get("/rollouts/{rollout_id}")
+def rollout(
+    request: Request, rollout_id: str, user: UserDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    detail = rollout_detail(
+        _evaluate(session, settings, rollout_id), max_nodes=settings.rollout_nodes_max
+    )
+    session.commit()
+    t = translator(request)
+    done = request.query_params.get("done")
+    return page(
+        request,
+        "rollout.html",
+        {
+            "r": detail,
+            "can_act": user.at_least("operator"),
+            "actions": [a for a in ACTIONS if _allowed(a, detail.status)],
+            "flash": t("rollout_done_" + done) if done in ACTIONS else None,
+            "live_url": None,
+        },
+        title_key="rollout_title",
+        title_values={"id": detail.id},
+        user=user,
+        csrf=csrf_of(user),
+    )
+
+
+def _allowed(action: str, status: str) -> bool:
+    return (
+        status in {"pause": ("running",), "resume": ("paused",), "abort": crud.UNFINISHED}[action]
+    )
+
+
+@router.post("/rollouts/{rollout_id}/{action}")
+def act(
+    rollout_id: str,
+    action: str,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(user, csrf_token)
+    need_role(user, "operator")
+    if action not in ACTIONS:
+        raise PageError(404, "error_not_found", "rollout_not_found", id=rollout_id[:12])
+    ev = _evaluate(session, settings, rollout_id)
+    try:
+        crud.operator_action(session, evaluation=ev, action=action, actor=user.actor)
+    except Conflict:
+        raise PageError(
+            409, "rollout_conflict_title", "rollout_conflict", action_key="action_" + action
+        ) from None
+    session.commit()
+    return RedirectResponse(f"/dashboard/rollouts/{rollout_id}?done={action}", status_code=303)
