@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fleet.crud import audit
@@ -48,12 +49,21 @@ UNFINISHED = ("running", "paused")
 
 
 @dataclass(frozen=True, slots=True)
+class Reported:
+    """A node's latest health, as far as updates care: what it runs, and when it said so."""
+
+    fw: str
+    slot: str
+    last_seen: int
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     rollout: Rollout
     release: Release
     decision: Decision
     members: Sequence[RolloutMember]
-    health: dict[str, NodeHealth]
+    health: dict[str, Reported]
 
 
 def _target(rollout: Rollout) -> Target:
@@ -81,19 +91,21 @@ def _window(rollout: Rollout) -> Window | None:
 
 def _candidates(session: Session, target: Target) -> list[NodeFacts]:
     """Active nodes that pass the target's zone and profile filters (tags checked after)."""
-    q = select(Node).where(Node.status == "active")
+    # columns, not ORM rows: this runs on every evaluation over the whole target
+    q = select(Node.id, Node.zone_id, Node.profile_id).where(Node.status == "active")
     if target.zones:
         q = q.where(col(Node.zone_id).in_(sorted(target.zones)))
     if target.profiles:
         q = q.where(col(Node.profile_id).in_(sorted(target.profiles)))
-    nodes = list(session.exec(q.order_by(col(Node.id))))
+    nodes = list(session.exec(q.order_by(col(Node.id))).all())
     tags: dict[str, set[str]] = {}
     if target.tags:
         rows = session.exec(select(NodeTag).where(col(NodeTag.tag).in_(sorted(target.tags))))
         for row in rows:
             tags.setdefault(row.node_id, set()).add(row.tag)
     return [
-        NodeFacts(n.id, n.zone_id, n.profile_id, frozenset(tags.get(n.id, ())), True) for n in nodes
+        NodeFacts(node_id, zone, profile, frozenset(tags.get(node_id, ())), True)
+        for node_id, zone, profile in nodes
     ]
 
 
@@ -165,16 +177,35 @@ def _join_late(session: Session, rollout: Rollout, members: list[RolloutMember])
     target = _target(rollout)
     have = {m.node_id for m in members}
     busy = _busy_nodes(session, except_rollout=rollout_id)
-    for n in _candidates(session, target):
-        if n.node_id in have or n.node_id in busy or not matches(target, n, rollout_id):
-            continue
-        group = group_of_late_joiner(rollout_id, n.node_id, rollout.start_sizes)
-        member = RolloutMember(rollout_id=rollout_id, node_id=n.node_id, group=group, late=True)
-        session.add(member)
-        members.append(member)
+    joining = [
+        RolloutMember(
+            rollout_id=rollout_id,
+            node_id=n.node_id,
+            group=group_of_late_joiner(rollout_id, n.node_id, rollout.start_sizes),
+            late=True,
+        )
+        for n in _candidates(session, target)
+        if n.node_id not in have and n.node_id not in busy and matches(target, n, rollout_id)
+    ]
+    if not joining:
+        return
+    try:
+        with session.begin_nested():
+            session.add_all(joining)
+    except IntegrityError:
+        # another worker added them first (same rows: the group is a function of the ids)
+        joining = list(
+            session.exec(
+                select(RolloutMember).where(
+                    RolloutMember.rollout_id == rollout_id,
+                    col(RolloutMember.node_id).in_([m.node_id for m in joining]),
+                )
+            )
+        )
+    members.extend(joining)
 
 
-def _states(members: Sequence[RolloutMember], health: dict[str, NodeHealth]) -> list[MemberState]:
+def _states(members: Sequence[RolloutMember], health: dict[str, Reported]) -> list[MemberState]:
     out = []
     for m in members:
         h = health.get(m.node_id)
@@ -197,23 +228,24 @@ def evaluate(
     release = session.get(Release, rollout.release_id)
     if release is None:  # the foreign key makes this impossible; keep mypy and readers sure
         raise NotFound(f"release {rollout.release_id} of rollout {rollout.id} is gone")
-    members = list(
-        session.exec(select(RolloutMember).where(RolloutMember.rollout_id == rollout.id))
-    )
     # revoked nodes leave; nodes that now match join (only while the rollout is unfinished)
-    active = set(session.exec(select(Node.id).where(Node.status == "active")))
-    members = [m for m in members if m.node_id in active]
+    members = list(
+        session.exec(
+            select(RolloutMember)
+            .join(Node, col(Node.id) == col(RolloutMember.node_id))
+            .where(RolloutMember.rollout_id == rollout.id, Node.status == "active")
+        )
+    )
     if rollout.status in UNFINISHED:
         _join_late(session, rollout, members)
-    ids = [m.node_id for m in members]
-    health = (
-        {
-            h.node_id: h
-            for h in session.exec(select(NodeHealth).where(col(NodeHealth.node_id).in_(ids)))
-        }
-        if ids
-        else {}
-    )
+    health = {
+        node_id: Reported(fw, slot, last_seen)
+        for node_id, fw, slot, last_seen in session.exec(
+            select(NodeHealth.node_id, NodeHealth.fw, NodeHealth.slot, NodeHealth.last_seen)
+            .join(RolloutMember, col(RolloutMember.node_id) == col(NodeHealth.node_id))
+            .where(RolloutMember.rollout_id == rollout.id)
+        ).all()
+    }
     spec = RolloutSpec(
         rollout_id=int(rollout.id or 0),
         version=release.version,
