@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_path={
             f"{prefix}/gateway/ingest": settings.max_ingest_body_bytes,
             f"{prefix}/releases": settings.max_release_bundle_bytes,
+            f"{prefix}/gateway/ota/status": settings.max_ota_status_body_bytes,
         },
     )
     include_api(app, prefix)

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     # over-the-air updates (docs/ota-rollouts.md)
     max_release_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1024, le=MAX_BUNDLE_BYTES)
     ota_status_items_max: int = Field(default=5000, ge=1, le=100_000)
+    # a full batch of ota_status_items_max items (about 100 bytes each) fits
+    max_ota_status_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # a node that went into trial and still reports another version this long after is failed
     ota_trial_grace_s: int = Field(default=900, ge=60, le=7 * 86400)
     ota_window_timezone: str = "Europe/Paris"

@@ -63,6 +63,10 @@ OTA_MESSAGES: dict[str, tuple[str, str]] = {
         "« {action} » n'est pas possible dans l'état actuel du déploiement.",
         "“{action}” is not possible in the rollout's current state.",
     ),
+    "rollout_live_hint": (
+        "Cette page se met à jour d'elle-même.",
+        "This page updates itself.",
+    ),
     "rollout_groups": ("Avancement par groupe", "Progress per group"),
     "rollout_groups_caption": (
         "Un groupe s'ouvre quand le précédent atteint son seuil de succès",

@@ -44,6 +44,36 @@ def _evaluate(session: Session, settings: Settings, rollout_id: str) -> crud.Eva
         raise PageError(404, "error_not_found", "rollout_not_found", id=rollout_id) from None
 
 
+def live_values(request: Request, session: Session, rollout_id: str) -> dict[str, str]:
+    """The rollout page's live values (``data-live`` names), for ``/dashboard/events``."""
+    settings: Settings = request.app.state.settings
+    t = translator(request)
+    try:
+        d = rollout_detail(
+            _evaluate(session, settings, rollout_id), max_nodes=settings.rollout_nodes_max
+        )
+    except PageError:
+        return {}
+    session.commit()
+    values = {
+        "ro:state": "ro_" + d.status,
+        "ro:status": t("state_ro_" + d.status),
+        "ro:offered": str(d.targets_now),
+    }
+    for g in d.groups:
+        key = f"ro:g{g.index + 1}"
+        values[f"{key}:open"] = t("group_open") if g.open else t("group_waiting")
+        for name in ("confirmed", "trial", "in_progress", "failed", "pending"):
+            values[f"{key}:{name}"] = str(getattr(g, name))
+    for n in d.nodes:
+        key = f"ro:n:{n.node_id}"
+        values[f"{key}:state"] = "out_" + n.outcome
+        values[f"{key}:text"] = t("state_out_" + n.outcome)
+        values[f"{key}:running"] = n.running or "—"
+        values[f"{key}:status"] = t("st_" + n.status) if n.status else "—"
+    return values
+
+
 @router.get("/rollouts")
 def rollouts(
     request: Request, user: UserDep, session: SessionDep, settings: SettingsDep
@@ -86,7 +116,7 @@ def rollout(
             "can_act": user.at_least("operator"),
             "actions": [a for a in ACTIONS if _allowed(a, detail.status)],
             "flash": t("rollout_done_" + done) if done in ACTIONS else None,
-            "live_url": None,
+            "live_url": f"/dashboard/events?rollout={detail.id}",
         },
         title_key="rollout_title",
         title_values={"id": detail.id},

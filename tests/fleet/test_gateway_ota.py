@@ -125,7 +125,12 @@ def test_status_about_other_nodes_or_versions_is_ignored(
 def test_status_batches_are_bounded_and_validated(
     world: World, rolled: dict[str, Any], client: TestClient
 ) -> None:
-    many = [item(rolled["nodes"][0], "downloading")] * 5001
-    assert ota_status(world.client, world.gw_a, many).status_code == 413
+    full = [item(rolled["nodes"][0], "downloading")] * 5000
+    assert ota_status(world.client, world.gw_a, full).status_code == 200
+    over = ota_status(world.client, world.gw_a, [*full, full[0]])
+    assert over.status_code == 413
+    assert over.json()["detail"] == "at most 5000 items"
+    huge = [{**full[0], "why": None}] * 12_000  # past the body limit: refused while streaming
+    assert ota_status(world.client, world.gw_a, huge).status_code == 413
     bad = [{**item(rolled["nodes"][0], "downloading"), "st": "exploded"}]
     assert ota_status(world.client, world.gw_a, bad).status_code == 422

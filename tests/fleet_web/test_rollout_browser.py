@@ -99,8 +99,18 @@ def test_operator_follows_a_rollout_per_group_and_per_node_and_pauses_it(
     before = ota_get(rollout["http"], rollout["world"].gw_a).json()["targets"]
     assert len(before) == 4, "group 2 is offered while the rollout runs"
 
+    # live: a node of group 2 confirms; the open page shows it without a reload
+    expect(page.locator("#live-status")).to_have_attribute("data-connected", "true")
+    late = rollout["second"][1]
+    ota_status(rollout["http"], rollout["world"].gw_a, [item(late, "confirmed")])
+    report_health(rollout["world"], rollout["world"].gw_a, {late: NEW})
+    row = nodes.locator(f'tr[data-node="{late}"]')
+    expect(row.locator("td").nth(1)).to_have_text("Confirmé", timeout=15_000)
+    expect(row.locator("td").nth(2)).to_contain_text(NEW)
+    expect(g2.locator("td").nth(2)).to_contain_text("1")
+
     page.get_by_role("button", name="Mettre en pause").click()
-    expect(page.get_by_role("status")).to_have_text("Déploiement mis en pause.")
+    expect(page.locator(".flash")).to_have_text("Déploiement mis en pause.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("En pause")
     expect(page.get_by_role("button", name="Reprendre")).to_be_visible()
     expect(page.get_by_role("button", name="Mettre en pause")).to_have_count(0)

@@ -31,7 +31,10 @@ KidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 BUNDLE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            # a .tar, sent as bytes (the content type is not checked; the bytes are)
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+        },
     }
 }
 
