@@ -105,7 +105,7 @@ def unpack(data: bytes) -> Bundle | Refused:
                 if f is None:
                     return Refused("malformed", f"{info.name}: not a regular file")
                 found[info.name] = f.read(info.size)
-    except (tarfile.TarError, OSError, EOFError, UnicodeError) as exc:
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:  # UnicodeError is one
         return Refused("malformed", f"not a tar archive ({type(exc).__name__})")
     files = {n[len(FILES_PREFIX) :]: d for n, d in found.items() if n.startswith(FILES_PREFIX)}
     if not files:
