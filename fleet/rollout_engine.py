@@ -11,31 +11,23 @@ offered the release only while the rollout runs, its group is open and the maint
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from fleet.rollout_targeting import GroupSpec
+
 __all__ = [
     "Decision",
     "GroupProgress",
-    "GroupSpec",
     "MemberState",
-    "NodeFacts",
     "Outcome",
     "RolloutSpec",
     "Status",
-    "Target",
     "Window",
-    "assign_groups",
-    "bucket",
     "decide",
-    "group_of_late_joiner",
-    "group_sizes",
-    "matches",
     "outcome",
 ]
 
@@ -44,27 +36,6 @@ Outcome = Literal["pending", "in_progress", "trial", "confirmed", "failed"]
 # what a node reports about an update (contract: progress message "st")
 REPORTED = ("downloading", "switching", "confirmed", "rolled_back", "refused")
 TERMINAL_FAILURES = frozenset({"rolled_back", "refused"})
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Which nodes a rollout covers: every non-empty filter must match; ``percent`` keeps a
-    deterministic share of those (by a hash of node id and rollout id)."""
-
-    zones: frozenset[str] = frozenset()
-    tags: frozenset[str] = frozenset()
-    profiles: frozenset[str] = frozenset()
-    percent: float = 100.0
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSpec:
-    """A share of the target: ``percent`` of it, or ``count`` nodes (exactly one is set)."""
-
-    percent: float | None
-    count: int | None
-    success: float  # 0..1: fraction confirmed that opens the next group
-    error: float  # 0..1: fraction failed beyond which the rollout pauses itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +64,6 @@ class RolloutSpec:
     open_groups: int  # groups opened so far (never decreases)
     # failures per group the operator accepted by resuming after an automatic pause
     accepted_failures: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NodeFacts:
-    """What the fleet knows of a node, for targeting."""
-
-    node_id: str
-    zone: str
-    profile: str
-    tags: frozenset[str] = frozenset()
-    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,70 +101,6 @@ class Decision:
     paused_reason: str | None = None  # set when this decision paused the rollout
     in_window: bool = True
     notes: tuple[str, ...] = field(default=())
-
-
-def bucket(node_id: str, rollout_id: int) -> float:
-    """A node's deterministic place in [0, 1) for this rollout (uniform over node ids)."""
-    digest = hashlib.sha256(f"territoire/v1 rollout|{rollout_id}|{node_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def matches(target: Target, node: NodeFacts, rollout_id: int) -> bool:
-    if not node.active:
-        return False
-    if target.zones and node.zone not in target.zones:
-        return False
-    if target.profiles and node.profile not in target.profiles:
-        return False
-    if target.tags and not (target.tags & node.tags):
-        return False
-    return bucket(node.node_id, rollout_id) * 100 < target.percent
-
-
-def group_sizes(groups: Sequence[GroupSpec], total: int) -> list[int]:
-    """Members per group when the rollout starts with ``total`` nodes; the last group takes
-    whatever the others leave, so every target node is in exactly one group."""
-    sizes: list[int] = []
-    left = total
-    for i, g in enumerate(groups):
-        if i == len(groups) - 1:
-            n = left
-        elif g.count is not None:
-            n = min(g.count, left)
-        else:
-            n = min(math.ceil((g.percent or 0) * total / 100), left)
-        sizes.append(n)
-        left -= n
-    return sizes
-
-
-def assign_groups(
-    rollout_id: int, groups: Sequence[GroupSpec], node_ids: Iterable[str]
-) -> dict[str, int]:
-    """Groups at the start: nodes ranked by their bucket, then cut by :func:`group_sizes`."""
-    ranked = sorted(node_ids, key=lambda n: (bucket(n, rollout_id), n))
-    out: dict[str, int] = {}
-    i = 0
-    for index, size in enumerate(group_sizes(groups, len(ranked))):
-        for node_id in ranked[i : i + size]:
-            out[node_id] = index
-        i += size
-    return out
-
-
-def group_of_late_joiner(rollout_id: int, node_id: str, start_sizes: Sequence[int]) -> int:
-    """The group of a node that joined after the start: its bucket against the boundaries the
-    start's sizes drew, so late joiners spread as the first members did."""
-    total = sum(start_sizes)
-    if total == 0:
-        return len(start_sizes) - 1
-    h = bucket(node_id, rollout_id)
-    edge = 0
-    for index, size in enumerate(start_sizes):
-        edge += size
-        if h < edge / total:
-            return index
-    return len(start_sizes) - 1
 
 
 def outcome(member: MemberState, version: str, *, trial_grace_s: int) -> Outcome:

@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tools.cli_release import release_app, rollout_app
+from tools.cli_release import release_app
+from tools.cli_rollout import rollout_app
 
 __all__ = ["app", "main"]
 

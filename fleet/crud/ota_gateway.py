@@ -10,7 +10,8 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from fleet.crud.rollouts import UNFINISHED, Evaluation
+from fleet.crud.rollout_members import UNFINISHED
+from fleet.crud.rollouts import Evaluation
 from fleet.models import Node, OtaStatusBatch, Release, ReleaseKey, Rollout, RolloutMember
 from fleet.models.ota_api import OtaDocument, OtaKey, OtaStatusRequest, OtaStatusResult, OtaTarget
 

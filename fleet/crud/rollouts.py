@@ -12,27 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, Invalid, NotFound
-from fleet.models import Node, NodeHealth, NodeTag, Release, Rollout, RolloutMember, utcnow
-from fleet.models.ota_api import RolloutCreate, WindowIn
-from fleet.rollout_engine import (
-    Decision,
-    GroupSpec,
-    MemberState,
-    NodeFacts,
-    RolloutSpec,
-    Target,
-    Window,
-    assign_groups,
-    decide,
-    group_of_late_joiner,
-    group_sizes,
-    matches,
+from fleet.crud.rollout_members import (
+    UNFINISHED,
+    busy_nodes,
+    candidates,
+    groups_of,
+    join_late,
+    target_of,
 )
+from fleet.models import Node, NodeHealth, Release, Rollout, RolloutMember, utcnow
+from fleet.models.ota_api import RolloutCreate, WindowIn
+from fleet.rollout_engine import Decision, MemberState, RolloutSpec, Window, decide
+from fleet.rollout_targeting import assign_groups, group_sizes, matches
 
 __all__ = [
     "UNFINISHED",
@@ -44,8 +39,6 @@ __all__ = [
     "list_rollouts",
     "operator_action",
 ]
-
-UNFINISHED = ("running", "paused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,59 +59,10 @@ class Evaluation:
     health: dict[str, Reported]
 
 
-def _target(rollout: Rollout) -> Target:
-    t = rollout.target
-    return Target(
-        zones=frozenset(t.get("zones", ())),
-        tags=frozenset(t.get("tags", ())),
-        profiles=frozenset(t.get("profiles", ())),
-        percent=float(t.get("percent", 100)),
-    )
-
-
-def _groups(rollout: Rollout) -> tuple[GroupSpec, ...]:
-    return tuple(
-        GroupSpec(g.get("percent"), g.get("count"), float(g["success"]), float(g["error"]))
-        for g in rollout.groups
-    )
-
-
 def _window(rollout: Rollout) -> Window | None:
     if rollout.window_start_min is None or rollout.window_end_min is None:
         return None
     return Window(rollout.window_start_min, rollout.window_end_min)
-
-
-def _candidates(session: Session, target: Target) -> list[NodeFacts]:
-    """Active nodes that pass the target's zone and profile filters (tags checked after)."""
-    # columns, not ORM rows: this runs on every evaluation over the whole target
-    q = select(Node.id, Node.zone_id, Node.profile_id).where(Node.status == "active")
-    if target.zones:
-        q = q.where(col(Node.zone_id).in_(sorted(target.zones)))
-    if target.profiles:
-        q = q.where(col(Node.profile_id).in_(sorted(target.profiles)))
-    nodes = list(session.exec(q.order_by(col(Node.id))).all())
-    tags: dict[str, set[str]] = {}
-    if target.tags:
-        rows = session.exec(select(NodeTag).where(col(NodeTag.tag).in_(sorted(target.tags))))
-        for row in rows:
-            tags.setdefault(row.node_id, set()).add(row.tag)
-    return [
-        NodeFacts(node_id, zone, profile, frozenset(tags.get(node_id, ())), True)
-        for node_id, zone, profile in nodes
-    ]
-
-
-def _busy_nodes(session: Session, *, except_rollout: int | None) -> set[str]:
-    """Nodes already in an unfinished rollout: a node follows one rollout at a time."""
-    q = (
-        select(RolloutMember.node_id)
-        .join(Rollout, col(Rollout.id) == col(RolloutMember.rollout_id))
-        .where(col(Rollout.status).in_(UNFINISHED))
-    )
-    if except_rollout is not None:
-        q = q.where(RolloutMember.rollout_id != except_rollout)
-    return set(session.exec(q))
 
 
 def _window_minutes(window: WindowIn | None) -> tuple[int | None, int | None]:
@@ -149,11 +93,11 @@ def create_rollout(session: Session, *, data: RolloutCreate, actor: str, now: in
     session.add(rollout)
     session.flush()
     rollout_id = int(rollout.id or 0)
-    target, groups = _target(rollout), _groups(rollout)
-    busy = _busy_nodes(session, except_rollout=rollout_id)
+    target, groups = target_of(rollout), groups_of(rollout)
+    busy = busy_nodes(session, except_rollout=rollout_id)
     ids = [
         n.node_id
-        for n in _candidates(session, target)
+        for n in candidates(session, target)
         if n.node_id not in busy and matches(target, n, rollout_id)
     ]
     assigned = assign_groups(rollout_id, groups, ids)
@@ -170,39 +114,6 @@ def create_rollout(session: Session, *, data: RolloutCreate, actor: str, now: in
         after={**rollout.model_dump(), "members": len(ids)},
     )
     return rollout
-
-
-def _join_late(session: Session, rollout: Rollout, members: list[RolloutMember]) -> None:
-    rollout_id = int(rollout.id or 0)
-    target = _target(rollout)
-    have = {m.node_id for m in members}
-    busy = _busy_nodes(session, except_rollout=rollout_id)
-    joining = [
-        RolloutMember(
-            rollout_id=rollout_id,
-            node_id=n.node_id,
-            group=group_of_late_joiner(rollout_id, n.node_id, rollout.start_sizes),
-            late=True,
-        )
-        for n in _candidates(session, target)
-        if n.node_id not in have and n.node_id not in busy and matches(target, n, rollout_id)
-    ]
-    if not joining:
-        return
-    try:
-        with session.begin_nested():
-            session.add_all(joining)
-    except IntegrityError:
-        # another worker added them first (same rows: the group is a function of the ids)
-        joining = list(
-            session.exec(
-                select(RolloutMember).where(
-                    RolloutMember.rollout_id == rollout_id,
-                    col(RolloutMember.node_id).in_([m.node_id for m in joining]),
-                )
-            )
-        )
-    members.extend(joining)
 
 
 def _states(members: Sequence[RolloutMember], health: dict[str, Reported]) -> list[MemberState]:
@@ -237,7 +148,7 @@ def evaluate(
         )
     )
     if rollout.status in UNFINISHED:
-        _join_late(session, rollout, members)
+        join_late(session, rollout, members)
     health = {
         node_id: Reported(fw, slot, last_seen)
         for node_id, fw, slot, last_seen in session.exec(
@@ -250,7 +161,7 @@ def evaluate(
         rollout_id=int(rollout.id or 0),
         version=release.version,
         status=rollout.status,
-        groups=_groups(rollout),
+        groups=groups_of(rollout),
         window=_window(rollout),
         tz=tz,
         open_groups=rollout.open_groups,

@@ -8,20 +8,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.rollout_engine import (
+from fleet.rollout_engine import MemberState, RolloutSpec, Window, decide, outcome
+from fleet.rollout_targeting import (
     GroupSpec,
-    MemberState,
     NodeFacts,
-    RolloutSpec,
     Target,
-    Window,
     assign_groups,
     bucket,
-    decide,
     group_of_late_joiner,
     group_sizes,
     matches,
-    outcome,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
