@@ -171,8 +171,12 @@ def decide(
                 status, paused_reason = "paused", f"error_threshold:group{g.index + 1}"
                 break
         else:
-            while open_groups < len(spec.groups) and _succeeded(
-                progress[open_groups - 1], spec.groups[open_groups - 1]
+            # no member yet (a rollout started before any node matched): open nothing, so
+            # the first nodes to join are still its canaries
+            while (
+                members
+                and open_groups < len(spec.groups)
+                and _succeeded(progress[open_groups - 1], spec.groups[open_groups - 1])
             ):
                 open_groups += 1
             progress = [_progress(i, o, is_open=i < open_groups) for i, o in enumerate(per_group)]

@@ -21,6 +21,7 @@ __all__ = [
     "bucket",
     "group_of_late_joiner",
     "group_sizes",
+    "groups_of_newcomers",
     "matches",
 ]
 
@@ -110,7 +111,7 @@ def group_of_late_joiner(rollout_id: int, node_id: str, start_sizes: Sequence[in
     """The group of a node that joined after the start: its bucket against the boundaries the
     start's sizes drew, so late joiners spread as the first members did."""
     total = sum(start_sizes)
-    if total == 0:
+    if total == 0:  # see groups_of_newcomers: a start with no node has no boundaries
         return len(start_sizes) - 1
     h = bucket(node_id, rollout_id)
     edge = 0
@@ -119,3 +120,28 @@ def group_of_late_joiner(rollout_id: int, node_id: str, start_sizes: Sequence[in
         if h < edge / total:
             return index
     return len(start_sizes) - 1
+
+
+def groups_of_newcomers(
+    rollout_id: int,
+    groups: Sequence[GroupSpec],
+    start_sizes: Sequence[int],
+    current: Sequence[int],
+    node_ids: Iterable[str],
+) -> dict[str, int]:
+    """Groups of nodes joining after the start (``current``: members per group now).
+
+    Normally their bucket against the start's boundaries. A rollout started before any node
+    matched has no boundaries: it fills its groups in order instead, sized for the members it
+    has so far, so its first nodes are its canaries as they would have been at a start.
+    """
+    if sum(start_sizes) > 0:
+        return {n: group_of_late_joiner(rollout_id, n, start_sizes) for n in node_ids}
+    counts = list(current) + [0] * (len(groups) - len(current))
+    out: dict[str, int] = {}
+    for node_id in sorted(node_ids, key=lambda n: (bucket(n, rollout_id), n)):
+        want = group_sizes(groups, sum(counts) + 1)
+        index = next((i for i, c in enumerate(counts) if c < want[i]), len(groups) - 1)
+        counts[index] += 1
+        out[node_id] = index
+    return out

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fleet.models import Node, NodeTag, Rollout, RolloutMember
-from fleet.rollout_targeting import GroupSpec, NodeFacts, Target, group_of_late_joiner, matches
+from fleet.rollout_targeting import GroupSpec, NodeFacts, Target, groups_of_newcomers, matches
 
 __all__ = ["UNFINISHED", "busy_nodes", "candidates", "groups_of", "join_late", "target_of"]
 
@@ -68,15 +68,21 @@ def join_late(session: Session, rollout: Rollout, members: list[RolloutMember]) 
     target = target_of(rollout)
     have = {m.node_id for m in members}
     busy = busy_nodes(session, except_rollout=rollout_id)
-    joining = [
-        RolloutMember(
-            rollout_id=rollout_id,
-            node_id=n.node_id,
-            group=group_of_late_joiner(rollout_id, n.node_id, rollout.start_sizes),
-            late=True,
-        )
+    new_ids = [
+        n.node_id
         for n in candidates(session, target)
         if n.node_id not in have and n.node_id not in busy and matches(target, n, rollout_id)
+    ]
+    current = [0] * len(rollout.groups)
+    for m in members:
+        if 0 <= m.group < len(current):
+            current[m.group] += 1
+    placed = groups_of_newcomers(
+        rollout_id, groups_of(rollout), rollout.start_sizes, current, new_ids
+    )
+    joining = [
+        RolloutMember(rollout_id=rollout_id, node_id=n, group=g, late=True)
+        for n, g in placed.items()
     ]
     if not joining:
         return

@@ -17,6 +17,7 @@ from fleet.rollout_targeting import (
     bucket,
     group_of_late_joiner,
     group_sizes,
+    groups_of_newcomers,
     matches,
 )
 
@@ -155,6 +156,26 @@ def test_outcome_is_what_the_node_reports_not_what_was_offered() -> None:
     assert outcome(back, VER, trial_grace_s=GRACE) == "failed", "old version after a trial"
     refused = MemberState("n", 0, running="1.3.0", status="refused")
     assert outcome(refused, VER, trial_grace_s=GRACE) == "failed"
+
+
+def test_a_rollout_with_no_member_yet_opens_no_group() -> None:
+    d = decide(spec(), [], NOON, trial_grace_s=GRACE)
+    assert (d.status, d.open_groups, d.targets) == ("running", 1, frozenset())
+
+
+def test_rollout_started_empty_fills_its_canaries_first() -> None:
+    sizes = group_sizes(CANARY, 0)
+    first = groups_of_newcomers(7, CANARY, sizes, [0, 0, 0], ["a", "b"])
+    assert sorted(first.values()) == [0, 0], "the first two nodes are the canaries"
+    later = groups_of_newcomers(7, CANARY, sizes, [2, 0, 0], [f"n{i}" for i in range(8)])
+    counts = [list(later.values()).count(g) for g in range(3)]
+    assert counts == [0, 5, 3], "then as group_sizes of the ten members: 2, 5, 3"
+
+
+def test_late_joiners_after_a_populated_start_follow_the_start_boundaries() -> None:
+    sizes = group_sizes(CANARY, 10)
+    placed = groups_of_newcomers(7, CANARY, sizes, [2, 5, 3], ["x1", "x2", "x3"])
+    assert placed == {n: group_of_late_joiner(7, n, sizes) for n in ("x1", "x2", "x3")}
 
 
 def test_group_sizes_cover_the_target_exactly() -> None:

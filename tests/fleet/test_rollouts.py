@@ -254,3 +254,25 @@ def test_bad_rollout_definitions_are_refused_clearly(
         assert r.status_code == 422, extra
     body = {"name": "x", "release_id": 999999, "groups": CANARY}
     assert world.client.post(f"{API}/rollouts", json=body, headers=operator).status_code == 404
+
+
+def test_rollout_started_before_any_node_matches_keeps_its_canaries(
+    world: World, fleet: dict[str, Any], operator: dict[str, str]
+) -> None:
+    ro = start(world, operator, fleet["release"]["id"], target={"tags": ["new-district"]})
+    assert ro["members"] == 0
+    assert ro["open_groups"] == 1
+    joined = []
+    for _ in range(4):
+        node = world.claim()["node_id"]
+        r = world.client.put(
+            f"{API}/nodes/{node}/tags", json={"tags": ["new-district"]}, headers=operator
+        )
+        assert r.status_code == 200
+        joined.append(node)
+        rollout(world, ro["id"])  # evaluated as each node arrives
+    after = rollout(world, ro["id"])
+    assert [g["total"] for g in after["groups"]] == [2, 2]
+    canaries = group_of(after, 0)
+    assert canaries == sorted(joined[:2])
+    assert set(targets(world)) == set(canaries), "group 2 waits for the canaries"
