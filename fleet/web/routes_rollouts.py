@@ -1,5 +1,6 @@
-"""Dashboard pages of updates: releases and rollouts, one rollout's progress per group and
-per node, and the operator's pause / resume / abort buttons (forms with the CSRF token)."""
+"""Dashboard pages of updates: releases, release keys (admins register and revoke them) and
+rollouts, one rollout's progress per group and per node, and the operator's pause / resume /
+abort buttons (forms with the CSRF token)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlmodel import Session
 from fleet.api.deps import SessionDep, SettingsDep
 from fleet.core.config import Settings
 from fleet.crud import rollouts as crud
-from fleet.crud.errors import Conflict, NotFound
-from fleet.crud.releases import list_keys, list_releases
+from fleet.crud.errors import Conflict, Invalid, NotFound
+from fleet.crud.operators import Principal
+from fleet.crud.releases import add_key, list_keys, list_releases, revoke_key
 from fleet.crud.rollout_views import rollout_detail, rollout_public
 from fleet.web.auth import UserDep, check_csrf, csrf_of, need_role
 from fleet.web.common import translator
@@ -26,6 +28,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 _ID = re.compile(r"^[0-9]{1,9}$")
+_KID = re.compile(r"^[0-9a-f]{16}$")
 ACTIONS = ("pause", "resume", "abort")
 
 
@@ -78,6 +81,27 @@ def live_values(request: Request, session: Session, rollout_id: str) -> dict[str
 def rollouts(
     request: Request, user: UserDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
+    done = request.query_params.get("key")
+    return _rollouts_page(
+        request,
+        user,
+        session,
+        settings,
+        flash_key={"added": "key_added_flash", "revoked": "key_revoked_flash"}.get(done or ""),
+    )
+
+
+def _rollouts_page(
+    request: Request,
+    user: Principal,
+    session: Session,
+    settings: Settings,
+    *,
+    flash_key: str | None = None,
+    key_error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    t = translator(request)
     limit = settings.page_default
     rows = [
         rollout_public(_evaluate(session, settings, str(r.id)))
@@ -91,11 +115,72 @@ def rollouts(
             "rollouts": rows,
             "releases": list_releases(session, limit=limit),
             "keys": list_keys(session),
+            "can_manage_keys": user.at_least("admin"),
+            "key_error": key_error,
+            "form": form or {"name": "", "pem": ""},
+            "flash": t(flash_key) if flash_key else None,
         },
         title_key="rollouts_title",
         user=user,
         csrf=csrf_of(user),
+        status=422 if key_error else 200,
     )
+
+
+@router.post("/release-keys")
+def add_release_key(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    pem: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """An admin registers a release public key (as POST /api/v1/release-keys)."""
+    check_csrf(user, csrf_token)
+    need_role(user, "admin")
+    t = translator(request)
+    error = None if name.strip() else t("key_name_needed")
+    if error is None:
+        try:
+            add_key(
+                session,
+                name=name.strip(),
+                pem=pem,
+                actor=user.actor,
+                max_keys=settings.release_keys_max,
+            )
+        except (Invalid, Conflict) as exc:  # the message says what is wrong with the key
+            session.rollback()
+            error = t("key_refused", detail=exc.message)
+    if error is not None:
+        return _rollouts_page(
+            request, user, session, settings, key_error=error, form={"name": name, "pem": pem}
+        )
+    session.commit()
+    return RedirectResponse("/dashboard/rollouts?key=added", status_code=303)
+
+
+@router.post("/release-keys/{kid}/revoke")
+def revoke_release_key(
+    kid: str,
+    user: UserDep,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(user, csrf_token)
+    need_role(user, "admin")
+    if not _KID.match(kid):
+        raise PageError(404, "error_not_found", "release_key_not_found")
+    try:
+        revoke_key(session, kid=kid, actor=user.actor)
+    except NotFound:
+        raise PageError(404, "error_not_found", "release_key_not_found") from None
+    except Conflict:
+        return RedirectResponse("/dashboard/rollouts", status_code=303)
+    session.commit()
+    return RedirectResponse("/dashboard/rollouts?key=revoked", status_code=303)
 
 
 @router.get("/rollouts/{rollout_id}")

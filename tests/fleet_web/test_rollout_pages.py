@@ -12,7 +12,17 @@ from sqlmodel import Session, select
 
 from fleet.models import AuditEvent
 from tests.fleet.gwsim import World
-from tests.fleet.ota_helpers import NEW, OLD, item, ota_status, report_health, rollout_on_gw_a
+from tests.fleet.ota_helpers import (
+    NEW,
+    OLD,
+    item,
+    kid,
+    ota_status,
+    public_pem,
+    release_key,
+    report_health,
+    rollout_on_gw_a,
+)
 
 GROUPS = [{"count": 2, "success": 1, "error": 0.5}, {"percent": 100, "success": 1, "error": 0.5}]
 
@@ -81,3 +91,55 @@ def test_forms_refuse_viewers_and_missing_csrf(browse: Any, rollout: dict[str, A
     assert op.client.post(f"{path}/explode", data={"csrf_token": op.csrf(path)}).status_code == 404
     assert op.client.get("/dashboard/rollouts/999999").status_code == 404
     assert op.client.get("/dashboard/rollouts/abc").status_code == 404
+
+
+def test_admin_registers_and_revokes_a_release_key_from_the_dashboard(
+    browse: Any, engine: Engine
+) -> None:
+    admin = browse("admin")
+    token = admin.csrf("/dashboard/rollouts")
+    pem = public_pem(release_key())
+    r = admin.client.post(
+        "/dashboard/release-keys",
+        data={"csrf_token": token, "name": "clé 2026", "pem": pem},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = admin.client.get(r.headers["location"] + "&lang=en").text
+    assert "Release key registered." in page
+    assert kid(release_key()) in page
+    again = admin.client.post(
+        "/dashboard/release-keys", data={"csrf_token": token, "name": "x", "pem": pem}
+    )
+    assert again.status_code == 422
+    assert "already registered" in again.text
+    junk = admin.client.post(
+        "/dashboard/release-keys", data={"csrf_token": token, "name": "x", "pem": "not a key"}
+    )
+    assert junk.status_code == 422
+    path = f"/dashboard/release-keys/{kid(release_key())}/revoke"
+    r = admin.client.post(path, data={"csrf_token": token}, follow_redirects=False)
+    assert r.headers["location"] == "/dashboard/rollouts?key=revoked"
+    with Session(engine) as s:
+        actions = [
+            e.action
+            for e in s.exec(select(AuditEvent).where(AuditEvent.entity_type == "release_key"))
+        ]
+    assert sorted(actions) == ["release_key.add", "release_key.revoke"]
+
+
+def test_only_admins_manage_release_keys_from_the_dashboard(browse: Any) -> None:
+    op = browse("operator")
+    token = op.csrf("/dashboard/rollouts")
+    assert 'action="/dashboard/release-keys"' not in op.client.get("/dashboard/rollouts").text
+    r = op.client.post(
+        "/dashboard/release-keys",
+        data={"csrf_token": token, "name": "x", "pem": public_pem(release_key())},
+    )
+    assert r.status_code == 403
+    admin = browse("admin")
+    forged = admin.client.post(
+        "/dashboard/release-keys",
+        data={"csrf_token": "forged", "name": "x", "pem": public_pem(release_key())},
+    )
+    assert forged.status_code == 403
