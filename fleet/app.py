@@ -131,7 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,
-        per_path={f"{prefix}/gateway/ingest": settings.max_ingest_body_bytes},
+        per_path={
+            f"{prefix}/gateway/ingest": settings.max_ingest_body_bytes,
+            f"{prefix}/releases": settings.max_release_bundle_bytes,
+            f"{prefix}/gateway/ota/status": settings.max_ota_status_body_bytes,
+        },
     )
     include_api(app, prefix)
     include_web(app)  # HTML pages after the API, whose gateway routes are matched first

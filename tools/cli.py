@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 from tools.cli_node import node_app
+from tools.cli_release import release_app
+from tools.cli_rollout import rollout_app
 
 __all__ = ["app", "main"]
 
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 gateway_app = typer.Typer(help="Run and manage a gateway.", no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(release_app, name="release")
+app.add_typer(rollout_app, name="rollout")
 err = Console(stderr=True)
 
 

@@ -14,11 +14,14 @@ from fleet.api.routes import (
     auth,
     claims,
     gateway_api,
+    gateway_ota,
     gateways,
     nodes,
     operators,
     public,
     registry,
+    releases,
+    rollouts,
     utils,
 )
 
@@ -26,7 +29,21 @@ __all__ = ["ROUTERS", "include_api"]
 
 ROUTERS = tuple(
     m.router
-    for m in (gateway_api, utils, public, nodes, auth, operators, registry, gateways, claims, audit)
+    for m in (
+        gateway_api,
+        gateway_ota,
+        utils,
+        public,
+        nodes,
+        auth,
+        operators,
+        registry,
+        gateways,
+        claims,
+        audit,
+        releases,
+        rollouts,
+    )
 )
 
 

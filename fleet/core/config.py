@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocol.release_bundle import MAX_BUNDLE_BYTES
+
 __all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
 
 # Development only, published in the docs: it protects nothing. Any other environment refuses it.
@@ -118,13 +120,24 @@ class Settings(BaseSettings):
     open_data_city: str = Field(default="Angers", min_length=1, max_length=100)
     open_data_provider: str = Field(default="Territoire", min_length=1, max_length=200)
 
+    # over-the-air updates (docs/ota-rollouts.md)
+    max_release_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1024, le=MAX_BUNDLE_BYTES)
+    ota_status_items_max: int = Field(default=5000, ge=1, le=100_000)
+    # a full batch of ota_status_items_max items (about 100 bytes each) fits
+    max_ota_status_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # a node that went into trial and still reports another version this long after is failed
+    ota_trial_grace_s: int = Field(default=900, ge=60, le=7 * 86400)
+    ota_window_timezone: str = "Europe/Paris"
+    rollout_nodes_max: int = Field(default=5000, ge=1, le=100_000)  # per rollout detail page
+    release_keys_max: int = Field(default=20, ge=1, le=1000)
+
     @model_validator(mode="after")
     def _bounded_history(self) -> Settings:
         if self.health_history_span_s > 5000 * self.health_history_bucket_s:
             raise ValueError("health history: at most 5000 buckets per node (span / bucket)")
         return self
 
-    @field_validator("dashboard_timezone")
+    @field_validator("dashboard_timezone", "ota_window_timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
         try:

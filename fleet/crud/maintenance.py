@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from fleet.crud import audit
 from fleet.crud.sync import note_node_change
-from fleet.models import IngestBatch, LoginSession, Node, NodeKey, utcnow
+from fleet.models import IngestBatch, LoginSession, Node, NodeKey, OtaStatusBatch, utcnow
 
 __all__ = ["Swept", "sweep"]
 
@@ -51,6 +51,8 @@ def sweep(session: Session, *, batch_retention: timedelta, now: datetime | None 
     batches = session.execute(
         delete(IngestBatch).where(col(IngestBatch.received_at) < cutoff)
     ).rowcount  # type: ignore[attr-defined]
+    # OTA status batch ids: same retention as ingest batch ids (a retry comes within minutes)
+    session.execute(delete(OtaStatusBatch).where(col(OtaStatusBatch.received_at) < cutoff))
     sessions = session.execute(
         delete(LoginSession).where(col(LoginSession.expires_at) <= now)
     ).rowcount  # type: ignore[attr-defined]

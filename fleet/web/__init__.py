@@ -16,7 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from fleet.core.config import Settings
-from fleet.web import live, routes_devices, routes_login, routes_ops, routes_public
+from fleet.web import (
+    live,
+    routes_devices,
+    routes_login,
+    routes_ops,
+    routes_public,
+    routes_rollouts,
+)
 from fleet.web.auth import LoginRequired, browser_principal, csrf_of, login_url
 from fleet.web.common import install_caches, translator
 from fleet.web.render import STATIC_DIR, PageError, page
@@ -28,6 +35,7 @@ ROUTERS = (
     routes_login.router,
     routes_devices.router,
     routes_ops.router,
+    routes_rollouts.router,
     live.router,
 )
 

@@ -28,11 +28,13 @@ from fleet.web.auth import LoginRequired, browser_principal
 from fleet.web.common import alerts_of, stats_of, translator
 from fleet.web.device_view import DeviceRow
 from fleet.web.render import formats_of
+from fleet.web.routes_rollouts import live_values as rollout_live_values
 
 __all__ = ["format_event", "router", "snapshot"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 _SLUG = re.compile(SLUG_PATTERN)
+_ROLLOUT_ID = re.compile(r"^[0-9]{1,9}$")
 _RETRY_MS = 5000
 
 
@@ -41,7 +43,9 @@ def format_event(event: str, data: dict[str, str]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, sort_keys=True)}\n\n"
 
 
-def snapshot(request: Request, node_id: str | None) -> dict[str, str]:
+def snapshot(
+    request: Request, node_id: str | None, rollout_id: str | None = None
+) -> dict[str, str]:
     """The values the pages show live, by their ``data-live`` names."""
     settings: Settings = request.app.state.settings
     t, fmt = translator(request), formats_of(request)
@@ -52,6 +56,8 @@ def snapshot(request: Request, node_id: str | None) -> dict[str, str]:
         values["updated"] = fmt.dt(stats.computed_at)
         values["alerts-total"] = str(report.total)
         values.update({f"alerts:{kind}": str(s.count) for kind, s in report.sections()})
+        if rollout_id is not None:
+            values.update(rollout_live_values(request, session, rollout_id))
         if node_id is not None:
             try:
                 node, health = get_node(session, node_id=node_id)
@@ -80,13 +86,15 @@ async def events(request: Request) -> Response:
         raise LoginRequired("/dashboard")
     raw = request.query_params.get("node")
     node_id = raw if raw and _SLUG.match(raw) else None
+    raw = request.query_params.get("rollout")
+    rollout_id = raw if raw and _ROLLOUT_ID.match(raw) else None
     settings: Settings = request.app.state.settings
 
     async def stream() -> AsyncIterator[str]:
         yield f"retry: {_RETRY_MS}\n\n"
         deadline = time.monotonic() + settings.dashboard_live_max_s
         while time.monotonic() < deadline and not await request.is_disconnected():
-            values = await anyio.to_thread.run_sync(snapshot, request, node_id)
+            values = await anyio.to_thread.run_sync(snapshot, request, node_id, rollout_id)
             yield format_event("update", values)
             await asyncio.sleep(settings.dashboard_live_interval_s)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fleet.web.messages_ota import OTA_MESSAGES
+
 __all__ = ["MESSAGES"]
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -364,3 +366,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Zones without a known centre, in the CSV only:",
     ),
 }
+
+MESSAGES.update(OTA_MESSAGES)

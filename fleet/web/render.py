@@ -58,6 +58,7 @@ DASHBOARD_NAV = (
     ("/dashboard/devices", "nav_devices"),
     ("/dashboard/gateways", "nav_gateways"),
     ("/dashboard/alerts", "nav_alerts"),
+    ("/dashboard/rollouts", "nav_rollouts"),
     ("/dashboard/audit", "nav_audit"),
 )
 

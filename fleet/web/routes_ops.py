@@ -23,7 +23,18 @@ from fleet.web.render import page
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-ENTITY_TYPES = ("api_token", "claim_code", "gateway", "node", "operator", "profile", "zone")
+ENTITY_TYPES = (
+    "api_token",
+    "claim_code",
+    "gateway",
+    "node",
+    "operator",
+    "profile",
+    "release",
+    "release_key",
+    "rollout",
+    "zone",
+)
 _INT = re.compile(r"^[0-9]{1,18}$")
 _TEXT = re.compile(r"^[^\x00]{1,80}$")
 _SHOWN_CHANGE_LEN = 80

@@ -68,3 +68,27 @@ def test_upgrade_is_idempotent(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
     assert current_revision(empty_url) == head_revision()
+
+
+OTA_TABLES = {
+    "release_key",
+    "release",
+    "release_file",
+    "rollout",
+    "rollout_member",
+    "node_tag",
+    "ota_status_batch",
+}
+
+
+def test_ota_migration_0002_goes_up_from_0001_and_back_down(empty_url: str) -> None:
+    upgrade(empty_url, "0001")
+    before = _tables(empty_url)
+    assert not before & OTA_TABLES
+    upgrade(empty_url, "0002")
+    assert _tables(empty_url) == before | OTA_TABLES
+    downgrade(empty_url, "0001")
+    assert _tables(empty_url) == before
+    assert current_revision(empty_url) == "0001"
+    upgrade(empty_url)
+    assert _tables(empty_url) == before | OTA_TABLES

@@ -27,6 +27,10 @@ NOT_OPERATOR_ROUTES = {
     f"{API}/gateway/enroll": "the one-time enrollment token and signature are the credential",
     f"{API}/gateway/ingest": "Ed25519 gateway signature",
     f"{API}/gateway/sync": "Ed25519 gateway signature",
+    f"{API}/gateway/ota": "Ed25519 gateway signature",
+    f"{API}/gateway/ota/status": "Ed25519 gateway signature",
+    f"{API}/gateway/releases/{{release_id}}/manifest": "Ed25519 gateway signature",
+    f"{API}/gateway/releases/{{release_id}}/files/{{sha256}}": "Ed25519 gateway signature",
 }
 PUBLIC_PREFIXES = (f"{API}/public/", f"{API}/utils/", f"{API}/openapi.json", f"{API}/docs")
 

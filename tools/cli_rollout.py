@@ -1,0 +1,166 @@
+"""``territoire rollout ...``: start a rollout, follow it, pause, resume, abort.
+
+Errors are one line on stderr with a non-zero exit (1 bad input, 3 the fleet refused or is
+unreachable); no traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from tools.cli_release import FleetOpt, TokenOpt, fail, out
+from tools.fleet_api import API, FleetApiError, _check
+
+__all__ = ["parse_group", "rollout_app"]
+
+rollout_app = typer.Typer(help="Roll a release out to the nodes.", no_args_is_help=True)
+_GROUP = re.compile(r"^(?P<size>[0-9]{1,7}(\.[0-9]+)?%?)(:(?P<ok>[0-9.]+))?(:(?P<bad>[0-9.]+))?$")
+_WINDOW = re.compile(r"^([0-9]{2}:[0-9]{2})-([0-9]{2}:[0-9]{2})$")
+
+
+def _api(fleet: str, token: str, method: str, path: str, what: str, **kw: Any) -> Any:
+    try:
+        with httpx.Client(
+            base_url=fleet.rstrip("/"), timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            return _check(client.request(method, API + path, **kw), what)
+    except httpx.HTTPError as exc:
+        fail(f"{what}: fleet unreachable at {fleet} ({exc})", 3)
+    except FleetApiError as exc:
+        fail(str(exc), 3)
+
+
+def parse_group(text: str) -> dict[str, Any]:
+    """``10%`` or ``5`` (nodes), then optional ``:success`` and ``:error`` fractions."""
+    m = _GROUP.match(text)
+    if m is None:
+        fail(f"group {text!r}: write SIZE[:SUCCESS[:ERROR]], e.g. 5:1:0 or 25%:0.9:0.05")
+    size = m.group("size")
+    group: dict[str, Any] = {
+        "success": float(m.group("ok") or 1),
+        "error": float(m.group("bad") or 0),
+    }
+    if size.endswith("%"):
+        group["percent"] = float(size[:-1])
+    else:
+        group["count"] = int(float(size))
+    return group
+
+
+def _show(r: dict[str, Any]) -> None:
+    window = r["window"]
+    out.print(
+        f"rollout [bold]{r['id']}[/] {r['name']!r}: {r['version']} for {r['hardware']}, "
+        f"[bold]{r['status']}[/]"
+        + (f" ({r['paused_reason']})" if r["paused_reason"] else "")
+        + f", {r['members']} nodes, window "
+        + (f"{window['start']}-{window['end']}" if window else "always")
+        + ("" if r["in_window"] else " (closed now)")
+    )
+    groups = Table(
+        "group",
+        "open",
+        "nodes",
+        "confirmed",
+        "trial",
+        "in progress",
+        "failed",
+        "pending",
+        "success",
+        "error",
+    )
+    for g in r["groups"]:
+        groups.add_row(
+            str(g["index"] + 1),
+            "yes" if g["open"] else "no",
+            str(g["total"]),
+            str(g["confirmed"]),
+            str(g["trial"]),
+            str(g["in_progress"]),
+            str(g["failed"]),
+            str(g["pending"]),
+            f"{g['success']:.0%}",
+            f"{g['error']:.0%}",
+        )
+    out.print(groups)
+    if r.get("nodes"):
+        nodes = Table("node", "group", "state", "running (reported)", "last status", "why")
+        for n in r["nodes"]:
+            nodes.add_row(
+                n["node_id"],
+                str(n["group"] + 1),
+                n["outcome"],
+                n["running"] or "—",
+                n["status"] or "—",
+                n["why"] or "",
+            )
+        out.print(nodes)
+
+
+@rollout_app.command("start")
+def rollout_start(
+    *,
+    release: Annotated[int, typer.Option(min=1, help="release id (territoire release publish)")],
+    name: Annotated[str, typer.Option(help="what this rollout is")],
+    group: Annotated[list[str], typer.Option(help="SIZE[:SUCCESS[:ERROR]], in order")],
+    fleet: FleetOpt,
+    token: TokenOpt,
+    zone: Annotated[list[str] | None, typer.Option(help="only nodes of these zones")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="only nodes with one of these tags")] = None,
+    profile: Annotated[list[str] | None, typer.Option(help="only nodes of these profiles")] = None,
+    percent: Annotated[float, typer.Option(min=0.01, max=100, help="share of the target")] = 100,
+    window: Annotated[str | None, typer.Option(help="daily HH:MM-HH:MM, Europe/Paris")] = None,
+) -> None:
+    """Start rolling a release out, group after group.
+
+    Example: territoire rollout start --release 3 --name "1.4.0 centre" --zone centre-ville
+             --group 2:1:0 --group 25%:0.9:0.1 --group 100%:0.95:0.05 --window 01:00-05:00
+    """
+    body: dict[str, Any] = {
+        "name": name,
+        "release_id": release,
+        "target": {
+            "zones": zone or [],
+            "tags": tag or [],
+            "profiles": profile or [],
+            "percent": percent,
+        },
+        "groups": [parse_group(g) for g in group],
+    }
+    if window is not None:
+        m = _WINDOW.match(window)
+        if m is None:
+            fail("--window: write HH:MM-HH:MM, e.g. 01:00-05:00")
+        body["window"] = {"start": m.group(1), "end": m.group(2)}
+    _show(_api(fleet, token, "POST", "/rollouts", "start rollout", json=body))
+
+
+@rollout_app.command("status")
+def rollout_status(
+    rollout_id: Annotated[int, typer.Argument(min=1)], fleet: FleetOpt, token: TokenOpt
+) -> None:
+    """Progress per group and per node (the version each node reports running)."""
+    _show(_api(fleet, token, "GET", f"/rollouts/{rollout_id}", "rollout status"))
+
+
+def _action(action: str) -> None:
+    def command(
+        rollout_id: Annotated[int, typer.Argument(min=1)], fleet: FleetOpt, token: TokenOpt
+    ) -> None:
+        _show(_api(fleet, token, "POST", f"/rollouts/{rollout_id}/{action}", f"{action} rollout"))
+
+    command.__doc__ = {
+        "pause": "Pause: no node gets a new offer until resumed.",
+        "resume": "Resume a paused rollout; the failures seen so far are accepted.",
+        "abort": "Abort for good: no node gets the release from this rollout any more.",
+    }[action]
+    rollout_app.command(action)(command)
+
+
+for _name in ("pause", "resume", "abort"):
+    _action(_name)

@@ -1,0 +1,226 @@
+"""Release builds and signing (docs/ota-rollouts.md): keygen, build, sign, publish.
+
+The release private key lives offline, encrypted with a passphrase (PKCS#8, AES-256); the
+fleet only ever sees its public half. A build compiles ``firmware/`` with mpy-cross for one
+hardware target into an unsigned bundle (``manifest.body`` + ``files/``); signing replaces the
+body with the signed manifest. Every failure is a :class:`ReleaseError` with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from protocol.manifest import (
+    RSA_BITS,
+    Manifest,
+    Refused,
+    encode_body,
+    file_entries,
+    key_id,
+    sign_body,
+)
+from protocol.release_bundle import pack, unpack, verify_bundle
+from tools import bundle
+from tools.fleet_api import API, FleetApiError, _check
+
+__all__ = [
+    "ARCH",
+    "MIN_PASSPHRASE",
+    "Built",
+    "ReleaseError",
+    "build",
+    "keygen",
+    "load_private_key",
+    "publish",
+    "register_key",
+    "release_files",
+    "sign",
+    "write_atomic",
+]
+
+ARCH = {"esp32": "xtensawin", "emu-x64": "x64"}  # mpy-cross -march per hardware target
+LOADER = frozenset({"boot.py", "main.py"})  # never shipped by OTA: the root keeps them
+SLOT_PREFIXES = ("a/", "b/")
+MIN_PASSPHRASE = 12
+
+
+class ReleaseError(Exception):
+    """A release step failed; the message says what and what to do."""
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Temporary file beside ``path``, then ``os.replace``: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def keygen(out: Path, passphrase: bytes) -> tuple[str, Path]:
+    """A new RSA-3072 release key, encrypted; returns its key id and the public key file."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise ReleaseError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
+    pub_path = out.with_name(out.name.removesuffix(".pem") + ".pub.pem")
+    for p in (out, pub_path):
+        if p.exists():
+            raise ReleaseError(f"{p} exists: a release key is never overwritten")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    write_atomic(out, private, 0o600)
+    write_atomic(pub_path, public)
+    return key_id(key.public_key()), pub_path
+
+
+def load_private_key(path: Path, passphrase: bytes) -> rsa.RSAPrivateKey:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReleaseError(f"cannot read the key {path}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=passphrase)
+    except (ValueError, TypeError):
+        raise ReleaseError(
+            f"cannot open {path}: wrong passphrase, or not an encrypted release key"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != RSA_BITS:
+        raise ReleaseError(f"{path} is not an RSA-{RSA_BITS} release key")
+    return key
+
+
+def release_files(
+    hardware: str, version: str, root: Path = bundle.FIRMWARE_DIR
+) -> dict[str, bytes]:
+    """{slot path: compiled content}: ``firmware/`` with ``version.py`` set to ``version``,
+    compiled for the target; slot prefixes stripped, the loader (boot.py, main.py) left out."""
+    if hardware not in ARCH:
+        raise ReleaseError(f"unknown hardware {hardware!r}: one of {', '.join(ARCH)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "firmware"
+        shutil.copytree(root, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (src / "version.py").write_text(
+            f'# Firmware version, set by the release build.\nVERSION = "{version}"\n'
+        )
+        try:
+            compiled = bundle.firmware_files(compiled=True, arch=ARCH[hardware], root=src)
+        except bundle.BundleError as exc:
+            raise ReleaseError(str(exc)) from None
+    out: dict[str, bytes] = {}
+    for path, data in compiled.items():
+        rel = next((path[len(p) :] for p in SLOT_PREFIXES if path.startswith(p)), path)
+        if rel not in LOADER:
+            out[rel] = data
+    return out
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    files: int
+    total_bytes: int
+    body: bytes
+
+
+def build(
+    *, hardware: str, version: str, secure_version: int, expires_days: int, out: Path, now: int
+) -> Built:
+    """Compile and write the unsigned bundle."""
+    if not 1 <= expires_days <= 3650:
+        raise ReleaseError("--expires-days must be 1..3650")
+    files = release_files(hardware, version)
+    try:
+        body = encode_body(
+            version=version,
+            hardware=hardware,
+            secure_version=secure_version,
+            expires=now + expires_days * 86400,
+            created=now,
+            files=file_entries(files),
+        )
+    except ValueError as exc:
+        raise ReleaseError(f"cannot make the manifest: {exc}") from None
+    write_atomic(out, pack(files=files, body=body))
+    return Built(out, len(files), sum(len(d) for d in files.values()), body)
+
+
+def _read_bundle(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ReleaseError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def sign(path: Path, key: rsa.RSAPrivateKey, out: Path | None = None) -> Manifest:
+    """Sign a built bundle's manifest; the files are checked against it first."""
+    content = unpack(_read_bundle(path))
+    if isinstance(content, Refused):
+        raise ReleaseError(f"{path} is not a release bundle ({content.reason}: {content.detail})")
+    if content.body is None:
+        raise ReleaseError(f"{path} has no unsigned manifest (already signed?)")
+    signed = sign_body(content.body, key)
+    kid = key_id(key.public_key())
+    data = pack(files=content.files, manifest=signed)
+    checked = verify_bundle(data, {kid: key.public_key()})
+    if isinstance(checked, Refused):
+        raise ReleaseError(f"{path} cannot be signed: {checked.reason}: {checked.detail}")
+    write_atomic(out or path, data)
+    return checked.manifest
+
+
+def _client(fleet: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=fleet.rstrip("/"), timeout=60, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def _post(fleet: str, token: str, path: str, what: str, **kw: object) -> dict[str, object]:
+    with _client(fleet, token) as client:
+        try:
+            r = client.post(API + path, **kw)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            raise FleetApiError(f"{what}: fleet unreachable at {fleet} ({exc})") from None
+        result: dict[str, object] = _check(r, what)
+        return result
+
+
+def publish(path: Path, *, fleet: str, token: str) -> dict[str, object]:
+    """Upload a signed bundle; the fleet verifies it and refuses it whole otherwise."""
+    data = _read_bundle(path)
+    return _post(
+        fleet,
+        token,
+        "/releases",
+        "publish",
+        content=data,
+        headers={"Content-Type": "application/x-tar"},
+    )
+
+
+def register_key(pub_path: Path, *, name: str, fleet: str, token: str) -> dict[str, object]:
+    try:
+        pem = pub_path.read_text()
+    except (OSError, UnicodeError) as exc:
+        raise ReleaseError(f"cannot read {pub_path}: {exc}") from None
+    return _post(fleet, token, "/release-keys", "register key", json={"name": name, "pem": pem})
