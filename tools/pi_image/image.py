@@ -46,6 +46,7 @@ _PROBE = (
 class PiImage:
     path: Path  # the cache entry: root/, manifest.json, build.log
     manifest: dict[str, Any]
+    target: Target = BOOKWORM
 
     @property
     def root(self) -> Path:
@@ -58,16 +59,17 @@ class PiImage:
         if qemu is None:
             raise ImageError(f"{QEMU} not found: run `make venv` (Debian package "
                              "qemu-user-static)")
-        python = str(self.root) + BOOKWORM.python_exe
+        python = str(self.root) + self.target.python_exe
         return [qemu, "-L", str(self.root), python, "-s", *args]
 
 
-def python_env(app: Path, base: Mapping[str, str]) -> dict[str, str]:
+def python_env(app: Path | None, base: Mapping[str, str]) -> dict[str, str]:
     """The emulated Python's environment: the project code in ``app``, the image's wheels,
     nothing from the host's virtualenv."""
     env = {k: v for k, v in base.items()
            if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP")}
-    env.update(PYTHONPATH=f"{app}:{SITE}", PYTHONNOUSERSITE="1", LC_ALL="C.UTF-8")
+    path = SITE if app is None else f"{app}:{SITE}"
+    env.update(PYTHONPATH=path, PYTHONNOUSERSITE="1", LC_ALL="C.UTF-8")
     return env
 
 
@@ -103,9 +105,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _load(path: Path) -> PiImage | None:
+def _load(path: Path, target: Target) -> PiImage | None:
     try:
-        return PiImage(path, json.loads((path / MANIFEST).read_text()))
+        return PiImage(path, json.loads((path / MANIFEST).read_text()), target)
     except (OSError, ValueError):
         return None
 
@@ -115,12 +117,12 @@ def ensure_image(target: Target = BOOKWORM, requirements: Path = REQUIREMENTS,
     """The image for these inputs, built now if it is not in the cache."""
     root = root or cache_root()
     key = image_key(target, requirements)
-    found = _load(root / key)
+    found = _load(root / key, target)
     if found is not None:
         return found
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root / f".{key}.lock"):
-        found = _load(root / key)
+        found = _load(root / key, target)
         if found is not None:
             return found  # built by the process we waited for
         for stale in root.glob(f".tmp-{key}-*"):
@@ -135,7 +137,7 @@ def ensure_image(target: Target = BOOKWORM, requirements: Path = REQUIREMENTS,
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     _prune(root, key)
-    image = _load(root / key)
+    image = _load(root / key, target)
     if image is None:
         raise ImageError(f"the Pi image in {root / key} vanished right after its build")
     return image
@@ -164,7 +166,7 @@ def _build(tmp: Path, target: Target, requirements: Path, key: str) -> dict[str,
                       for m in wheels.importable_modules(
                           (line.split(",", 1)[0] for line in rec.read_text().splitlines()),
                           target.python_tag)})
-    probe = _probe(PiImage(tmp, {}), modules)
+    probe = _probe(PiImage(tmp, {}, target), modules)
     want = ".".join(map(str, target.python))
     if probe["machine"] != target.machine or not probe["python"].startswith(want + "."):
         raise ImageError(f"the image's Python is {probe['python']} on {probe['machine']}, "
@@ -183,7 +185,7 @@ def _build(tmp: Path, target: Target, requirements: Path, key: str) -> dict[str,
 
 
 def _probe(image: PiImage, modules: list[str]) -> dict[str, Any]:
-    env = python_env(image.root / "nonexistent", os.environ)
+    env = python_env(None, os.environ)
     result = subprocess.run(image.python_argv("-c", _PROBE, *modules),  # noqa: S603
                             capture_output=True, text=True, env=env, check=False, timeout=300)
     if result.returncode != 0:
