@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.pi_image import debian
+from tools.pi_image import debian, ensure_image, image_key
 from tools.pi_image.spec import BOOKWORM, ImageError, cache_key, to_prune
 from tools.pi_image.wheels import (
     Pin,
@@ -139,3 +139,34 @@ def test_audit_command_names_a_package_without_an_aarch64_wheel(tmp_path: Path) 
     assert "paho-mqtt" not in said.split("wheel:")[-1]
     assert "Traceback" not in said
 
+
+
+def test_no_mirror_in_apts_sources_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "other.list").write_text("deb http://x.example/ trixie main\n")
+    monkeypatch.setattr(debian, "SOURCES", tmp_path)
+    said = r"no Debian mirror for bookworm.*TERRITOIRE_DEBIAN_MIRROR"
+    with pytest.raises(ImageError, match=said):
+        debian.find_mirror(BOOKWORM, {})
+
+
+def test_an_unreachable_mirror_fails_the_bootstrap_naming_it(tmp_path: Path) -> None:
+    # port 9 on loopback: nothing listens, so debootstrap fails at once
+    with pytest.raises(ImageError, match=r"debootstrap bookworm/arm64 from http://127\.0\.0\.1:9"):
+        debian.bootstrap(tmp_path / "root", BOOKWORM, "http://127.0.0.1:9/debian",
+                         tmp_path / "build.log")
+
+
+def test_a_failed_build_leaves_nothing_that_looks_like_an_image(tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("docopt==0.6.2\n")  # no wheel at all: the build stops at the audit
+    cache = tmp_path / "cache"
+    key = image_key(BOOKWORM, reqs)
+    stale = cache / f".tmp-{key}-999999"  # what a build killed mid-way leaves behind
+    (stale / "root").mkdir(parents=True)
+    (stale / "manifest.json").write_text("{}")
+    with pytest.raises(ImageError, match=r"docopt==0\.6\.2"):
+        ensure_image(BOOKWORM, reqs, cache)
+    assert sorted(p.name for p in cache.iterdir()) == [f".{key}.lock"]
