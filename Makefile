@@ -8,7 +8,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUBS  := $(VENV)/mpy-stubs
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients chromium qemu-user-static debootstrap
+# qemu-user-static, debootstrap, debian-archive-keyring: the emulated Raspberry Pi (docs/hil.md)
+APT_PACKAGES := mosquitto mosquitto-clients chromium qemu-user-static debootstrap debian-archive-keyring
 
 .PHONY: demo test venv system npm pi-image lint typecheck typecheck-firmware pytest clean
 

@@ -127,6 +127,8 @@ def ensure_image(target: Target = BOOKWORM, requirements: Path = REQUIREMENTS,
             return found  # built by the process we waited for
         for stale in root.glob(f".tmp-{key}-*"):
             shutil.rmtree(stale)  # an interrupted build of this key (we hold its lock)
+        if (root / key).exists():
+            shutil.rmtree(root / key)  # unreadable manifest: a power cut right after a build
         tmp = root / f".tmp-{key}-{os.getpid()}"
         tmp.mkdir()
         try:
