@@ -270,6 +270,21 @@ def test_gateway_process_is_aarch64_python_under_qemu(scenario: Scenario) -> Non
     assert scenario.image.manifest["python"].startswith("3.11.")
 
 
+def test_emulated_python_imports_only_the_image_and_the_gateways_code(scenario: Scenario) -> None:
+    probe = ("import json, sys, aiomqtt, cryptography, opendp, orjson, gateway.service\n"
+             "mods = [m.__file__ for m in sys.modules.values() if getattr(m, '__file__', None)]\n"
+             "print(json.dumps({'path': sys.path, 'files': mods}))")
+    out = subprocess.run(scenario.image.python_argv("-c", probe), env=scenario.env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    seen = orjson.loads(out.stdout)
+    app = str(scenario.tmp / "app")
+    allowed = (str(scenario.image.root), app, "/opt/territoire/site-packages")
+    assert [p for p in seen["path"] if not p.startswith(allowed)] == []
+    # every module loaded (the compiled ones included) comes from the image or the copied code
+    assert [f for f in seen["files"] if not f.startswith(allowed)] == []
+    assert any(f.startswith(app + "/gateway/") for f in seen["files"])
+
+
 def test_ten_nodes_readings_are_verified_stored_and_acknowledged_end_to_end(
     scenario: Scenario,
 ) -> None:

@@ -54,13 +54,15 @@ class PiImage:
 
     def python_argv(self, *args: str) -> list[str]:
         """Run the image's Python 3.11 under qemu-user, the image as its filesystem root
-        (-L: absolute paths resolve in the image first, then on the host)."""
+        (-L: absolute paths resolve in the image first, then on the host). -s -P: no user
+        site, and not the working directory on sys.path (a checkout there would shadow the
+        code given on PYTHONPATH)."""
         qemu = shutil.which(QEMU)
         if qemu is None:
             raise ImageError(f"{QEMU} not found: run `make venv` (Debian package "
                              "qemu-user-static)")
         python = str(self.root) + self.target.python_exe
-        return [qemu, "-L", str(self.root), python, "-s", *args]
+        return [qemu, "-L", str(self.root), python, "-s", "-P", *args]
 
 
 def python_env(app: Path | None, base: Mapping[str, str]) -> dict[str, str]:
