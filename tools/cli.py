@@ -141,15 +141,20 @@ def pi_image_build() -> None:
 
     Example: territoire pi-image build
     """
+    import time
+
     from tools.pi_image import ImageError, ensure_image
 
+    t0 = time.monotonic()
     try:
         image = ensure_image()
     except ImageError as exc:
         raise CliError(f"cannot build the Pi image: {exc}", 2) from None
     m = image.manifest
+    how = ("built" if time.monotonic() - t0 > m["build_seconds"] / 2
+           else f"from the cache, built {m['built_at']}")
     Console().print(f"Pi image {image.path} (Python {m['python']} on {m['machine']}, "
-                    f"{len(m['wheels'])} wheels, built in {m['build_seconds']} s)")
+                    f"{len(m['wheels'])} wheels; {how} in {m['build_seconds']} s)")
 
 
 @pi_image_app.command("audit")

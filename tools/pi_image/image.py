@@ -152,6 +152,7 @@ def _prune(root: Path, key: str) -> None:
               if p.is_dir() and not p.name.startswith(".")]
     for name in to_prune(images, key, keep=2):
         shutil.rmtree(root / name, ignore_errors=True)
+        (root / f".{name}.lock").unlink(missing_ok=True)
 
 
 def _build(tmp: Path, target: Target, requirements: Path, key: str) -> dict[str, Any]:
