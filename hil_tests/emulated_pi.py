@@ -65,7 +65,7 @@ class Scenario:
 
     def kill_gateway(self) -> None:
         assert self.gw is not None
-        self.gw.kill()  # SIGKILL to qemu: the emulated Pi loses power, whatever it was doing
+        self.gw.kill()  # SIGKILL to qemu: the gateway dies at once, whatever it was doing
         self.gw.wait()
 
     def health(self) -> dict[str, Any] | None:
