@@ -8,9 +8,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUBS  := $(VENV)/mpy-stubs
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := mosquitto mosquitto-clients chromium
+# qemu-user-static, debootstrap, debian-archive-keyring: the emulated Raspberry Pi (docs/hil.md)
+APT_PACKAGES := mosquitto mosquitto-clients chromium qemu-user-static debootstrap debian-archive-keyring
 
-.PHONY: demo test venv system npm lint typecheck typecheck-firmware pytest clean
+.PHONY: demo test venv system npm pi-image lint typecheck typecheck-firmware pytest clean
 
 demo: venv
 	$(BIN)/territoire demo
@@ -48,6 +49,13 @@ npm: node_modules/.installed
 
 venv: system $(VENV)/.installed npm
 
+# The emulated Raspberry Pi in which the gateway's HIL scenario runs (hil_tests/
+# test_gateway_qemu.py): Debian bookworm arm64 from the Debian mirror apt uses, the gateway's
+# aarch64 wheels from PyPI; cached in ~/.cache/territoire/pi-image/<key>, rebuilt when
+# requirements-gateway.txt or tools/pi_image/ change (about 35 s cold).
+pi-image: venv
+	$(BIN)/territoire pi-image build
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -58,7 +66,7 @@ typecheck-firmware: venv
 	cd firmware && MYPYPATH=$(abspath $(STUBS)):. ../$(BIN)/mypy --config-file mypy.ini \
 	  --custom-typeshed-dir $(abspath $(STUBS)) $$(find . -name '*.py' | sort)
 
-pytest: venv
+pytest: venv pi-image
 	$(BIN)/python -m pytest
 
 clean:

@@ -9,6 +9,11 @@ In one run, on this machine:
    reading (``/proc/<pid>/io`` write_bytes).
 
 ratio = gateway_rate / broker_rate. Usage: python bench/gateway_ingest.py [--messages N]
+
+With ``--qemu`` the gateway runs as ``python -m gateway run`` in the emulated Raspberry Pi
+(tools/pi_image: Debian bookworm arm64, aarch64 wheels, qemu-aarch64-static) and Mosquitto
+stays a host process, as in hil_tests/test_gateway_qemu.py: the same line, with
+``"gateway_runtime": "qemu-aarch64"``, tells the emulation's slowdown.
 """
 
 from __future__ import annotations
@@ -160,8 +165,21 @@ def write_bytes(pid: int) -> int:
     return 0
 
 
+def gateway_command(tmp: Path, conf: Path, qemu: bool) -> tuple[list[str], dict[str, str]]:
+    if not qemu:
+        return [sys.executable, "-c",
+                "import sys; from gateway.main import run_gateway; from pathlib import Path; "
+                f"run_gateway(Path({str(conf)!r}), manage_broker=True)"], dict(os.environ)
+    from tools.pi_image import ensure_image, python_env, stage_gateway
+
+    image = ensure_image()
+    app = stage_gateway(tmp / "app")
+    return (image.python_argv("-m", "gateway", "run", "--config", str(conf)),
+            python_env(app, os.environ))
+
+
 def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
-                node_ids: list[str]) -> tuple[float, float, float, float]:
+                node_ids: list[str], qemu: bool) -> tuple[float, float, float, float]:
     mqtt_port, http_port = free_port(), free_port()
     conf = tmp / "gateway.toml"
     conf.write_text(
@@ -173,16 +191,14 @@ def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
     gw = Gateway(settings)
     for n in [*node_ids, LatencyProbe.NODE]:
         gw.store.upsert_node(NodeRecord(n, "centre", {1: secret(n)}, False))
+    # under QEMU Mosquitto stays a host process (Debian's package beside the gateway on a Pi)
+    host_broker = gw.start_private_broker() if qemu else None
     gw.store.close()
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from gateway.main import run_gateway; from pathlib import Path; "
-         f"run_gateway(Path({str(conf)!r}), manage_broker=True)"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    cmd, env = gateway_command(tmp, conf, qemu)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + (120 if qemu else 20)
         while time.monotonic() < deadline:
             try:
                 if scrape(http_port):
@@ -234,15 +250,19 @@ def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(10)
+            proc.wait(30 if qemu else 10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if host_broker is not None:
+            host_broker.stop()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=40000)
     ap.add_argument("--nodes", type=int, default=50)
+    ap.add_argument("--qemu", action="store_true",
+                    help="the gateway in the emulated Raspberry Pi (aarch64, qemu-user)")
     args = ap.parse_args()
     node_ids = [f"ang-{i:04d}" for i in range(1, args.nodes + 1)]
     msgs = messages(node_ids, max(1, args.messages // args.nodes), int(time.time()))
@@ -250,11 +270,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     try:
         broker_rate = baseline(tmp, msgs)
-        gateway_rate, disk_per, batch_s, p99 = gateway_run(tmp, msgs, node_ids)
+        gateway_rate, disk_per, batch_s, p99 = gateway_run(tmp, msgs, node_ids, args.qemu)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({
         "bench": "gateway_ingest",
+        "gateway_runtime": "qemu-aarch64" if args.qemu else "native",
         "messages": len(msgs),
         "nodes": args.nodes,
         "broker_rate": round(broker_rate),

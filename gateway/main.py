@@ -1,4 +1,8 @@
-"""Entry point of the gateway process (``territoire gateway run --config FILE``)."""
+"""Entry points of the gateway process: run, and enroll with the fleet.
+
+``territoire gateway run|enroll`` on a workstation, ``python -m gateway run|enroll`` on the Pi
+(gateway/__main__.py: only the gateway's own dependencies, requirements-gateway.txt).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from gateway.config import load_settings
+from gateway.config import ConfigError, load_settings
+from gateway.fleet_client import Identity, enroll
 from gateway.service import Gateway
 
-__all__ = ["run_gateway"]
+__all__ = ["enroll_gateway", "run_gateway"]
 
 
 def _log_memory() -> None:
@@ -54,3 +59,15 @@ def run_gateway(config: Path, *, manage_broker: bool | None = None) -> None:
                 gateway.broker.stop()
 
     asyncio.run(main())
+
+
+def enroll_gateway(config: Path, token: str) -> tuple[str, str]:
+    """Enroll with the fleet named in the configuration; returns (gateway id, fleet url).
+
+    Raises ConfigError for a bad file, gateway.fleet_client.FleetError when refused."""
+    settings = load_settings(config)
+    if not settings.fleet.url:
+        raise ConfigError("the configuration has no fleet.url")
+    identity = Identity.load(settings.data_path, settings.fleet.gateway_id or settings.name)
+    asyncio.run(enroll(settings.fleet.url, identity, token.strip()))
+    return identity.gateway_id, settings.fleet.url

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import platform
 import random
 import secrets
 import time
@@ -428,6 +429,8 @@ class Gateway:
             "mqtt_connected": self.connected,
             "nodes": len(self.nodes),
             "uptime_s": int(time.time() - self.started),
+            # what the gateway runs on (aarch64 on a Pi): tells an emulated Pi from the host
+            "machine": platform.machine(),
         }).decode()
         return (200 if self.connected else 503), "application/json", body + "\n"
 

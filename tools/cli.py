@@ -72,23 +72,19 @@ def gateway_enroll(
 
     Example: territoire gateway enroll --config /etc/territoire/gateway.toml --token T0K3N
     """
-    import asyncio
-
-    from gateway.config import ConfigError, load_settings
-    from gateway.fleet_client import FleetError, Identity, enroll
+    from gateway.config import ConfigError
+    from gateway.fleet_client import FleetError
+    from gateway.main import enroll_gateway
 
     try:
-        settings = load_settings(config)
+        gateway_id, url = enroll_gateway(config, token)
     except ConfigError as exc:
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
-    if not settings.fleet.url:
-        raise CliError("the configuration has no fleet.url", 2)
-    identity = Identity.load(settings.data_path, settings.fleet.gateway_id or settings.name)
-    try:
-        asyncio.run(enroll(settings.fleet.url, identity, token.strip()))
     except FleetError as exc:
-        raise CliError(f"{exc} (fleet.url = {settings.fleet.url})", 3) from None
-    Console().print(f"gateway [bold]{identity.gateway_id}[/] enrolled with {settings.fleet.url}")
+        from gateway.config import load_settings
+
+        raise CliError(f"{exc} (fleet.url = {load_settings(config).fleet.url})", 3) from None
+    Console().print(f"gateway [bold]{gateway_id}[/] enrolled with {url}")
 
 
 app.add_typer(node_app, name="node")
@@ -146,6 +142,59 @@ def fleet_admin_create(
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CliError(f"cannot create the admin: {first}", 2) from None
     Console().print(f"admin [bold]{op.email}[/] created")
+
+
+pi_image_app = typer.Typer(help="The emulated Raspberry Pi (CI and developers).",
+                           no_args_is_help=True)
+app.add_typer(pi_image_app, name="pi-image")
+
+
+@pi_image_app.command("build")
+def pi_image_build() -> None:
+    """Build the emulated Pi userland (Debian bookworm arm64, Python 3.11, the gateway's
+    aarch64 wheels) unless the cache has it; prints its directory.
+
+    Example: territoire pi-image build
+    """
+    import time
+
+    from tools.pi_image import ImageError, ensure_image
+
+    t0 = time.monotonic()
+    try:
+        image = ensure_image()
+    except ImageError as exc:
+        raise CliError(f"cannot build the Pi image: {exc}", 2) from None
+    m = image.manifest
+    how = ("built" if time.monotonic() - t0 > m["build_seconds"] / 2
+           else f"from the cache, built {m['built_at']}")
+    Console().print(f"Pi image {image.path} (Python {m['python']} on {m['machine']}, "
+                    f"{len(m['wheels'])} wheels; {how} in {m['build_seconds']} s)")
+
+
+@pi_image_app.command("audit")
+def pi_image_audit(
+    requirements: Annotated[Path, typer.Option(help="pinned requirements")] = Path(
+        "requirements-gateway.txt"),
+) -> None:
+    """Check that every pinned package has a wheel a Pi can install (aarch64 for CPython 3.11,
+    or pure Python), fetching them into a temporary directory.
+
+    Example: territoire pi-image audit --requirements requirements-gateway.txt
+    """
+    import tempfile
+
+    from tools.pi_image import BOOKWORM, ImageError
+    from tools.pi_image.wheels import download
+
+    if not requirements.is_file():
+        raise CliError(f"no such requirements file: {requirements}", 2)
+    with tempfile.TemporaryDirectory(prefix="pi-audit-") as tmp:
+        try:
+            found = download(requirements, Path(tmp) / "wheels", BOOKWORM, Path(tmp) / "pip.log")
+        except ImageError as exc:
+            raise CliError(f"{requirements}: {exc}", 4) from None
+    Console().print(f"{requirements}: {len(found)} packages, each with a wheel for the Pi")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import platform
 from pathlib import Path
 
 import aiomqtt
@@ -169,4 +170,6 @@ async def test_metrics_and_health_endpoints(tmp_path: Path) -> None:
         assert 'territoire_gateway_node_last_seen_age_seconds{node="ang-0001"}' in text
         assert health.status_code == 200
         assert orjson.loads(health.content)["mqtt_connected"] is True
+        # what it runs on: "aarch64" on a Pi (hil_tests/test_gateway_qemu.py), the host here
+        assert orjson.loads(health.content)["machine"] == platform.machine()
         assert missing.status_code == 404
