@@ -2,7 +2,8 @@
 
 The same commands as ``territoire gateway``, without the workstation CLI's dependencies, so a
 Pi installs only requirements-gateway.txt. Errors are one line on stderr and an exit code
-(2: configuration, 3: the fleet refused), never a traceback.
+(2: configuration, 3: the fleet refused, 4: the gateway could not run: a port in use, a
+directory it cannot write, no Mosquitto), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from gateway.broker import BrokerError
 from gateway.config import ConfigError
 from gateway.fleet_client import FleetError
 from gateway.main import enroll_gateway, run_gateway
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except (BrokerError, OSError) as exc:
+        # a port already in use, a data directory that cannot be written, no Mosquitto...
+        print(f"error: the gateway stopped: {exc}", file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         return 130
     return 0

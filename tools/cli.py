@@ -60,7 +60,7 @@ def gateway_run(
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
-        raise CliError(f"the gateway stopped: {exc}", 3) from None
+        raise CliError(f"the gateway stopped: {exc}", 4) from None
 
 
 @gateway_app.command("enroll")

@@ -23,7 +23,7 @@ def _run(conf: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_http_port_in_use_is_a_clear_message_with_exit_code_3(tmp_path: Path) -> None:
+def test_http_port_in_use_is_a_clear_message_with_exit_code_4(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", free_port()))
         taken.listen()
@@ -34,7 +34,7 @@ def test_http_port_in_use_is_a_clear_message_with_exit_code_3(tmp_path: Path) ->
             f"[mqtt]\nport = {free_port()}\n[http]\nport = {port}\n"
         )
         done = _run(conf)
-    assert done.returncode == 3, done.stderr
+    assert done.returncode == 4, done.stderr
     assert "the gateway stopped" in done.stderr
     assert "address already in use" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
