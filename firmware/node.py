@@ -11,14 +11,19 @@ import time
 import asyncio
 import binascii
 import clock
+import hashlib
 import counter
 import outbox
 import proto
+import slots
 import version
 from micropython import const
 
 _PREFIX = "territoire/v1/node/"
 _MAX_INFLIGHT = const(8)
+_CONFIRM_AFTER = const(2)  # readings of this boot the gateway acknowledged: the trial is healthy
+_FETCH_TRIES = const(6)
+_FETCH_WAIT_MS = const(3000)
 
 
 def load_config(path="node.json"):
@@ -58,6 +63,17 @@ class Node:
         self.enc = proto.Encoder(self.id, cfg["kid"], self.signer)
         self.boot = counter.bump_boot()
         self.counter = counter.Counter()
+        self.first_c = self.counter.peek()  # counters from here on were measured in this boot
+        st = slots.load()
+        self.slot = slots.current(st)
+        self.trial = bool(st["tr"])  # the loader rolled back already if the trial was used up
+        self.acked_boot = 0
+        self.ota = None
+        self.ota_task = None
+        self.want = None  # (object, offset) of the chunk awaited
+        self.chunk = None
+        self.chunk_ev = asyncio.Event()
+        self.reported = False
         self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
         rtc = machine.RTC() if hasattr(machine, "RTC") else None
         self.clock = clock.Clock(rtc)
@@ -80,6 +96,7 @@ class Node:
         self.t_state = t + "state"
         self.t_ack = t + "ack"
         self.t_cmd = t + "cmd"
+        self.t_ota = t + "ota"
 
     # ---------------------------------------------------------------- measuring
 
@@ -171,6 +188,8 @@ class Node:
     def on_message(self, topic, msg):
         if topic == self.t_ack.encode():
             self.on_ack(msg)
+        elif topic == self.t_cmd.encode():
+            self.on_cmd(msg)
 
     def on_ack(self, msg):
         res = proto.decode_ack(msg, self.id, self.signer)
@@ -194,7 +213,105 @@ class Node:
         del self.sent[c]
         self.outbox.ack(c)
         self.stats["acked"] += 1
+        if c >= self.first_c:
+            self.acked_boot += 1
+            if self.trial and self.acked_boot >= _CONFIRM_AFTER:
+                self.confirm()
         return True
+
+    # ---------------------------------------------------------------- over-the-air update
+
+    def confirm(self):
+        """The gateway accepted readings of this boot: the trial slot becomes the running one."""
+        self.trial = False
+        slots.confirm(slots.load())
+        print("ota: confirmed slot", self.slot, "version", version.VERSION)
+        self.reported = False
+        asyncio.create_task(self.report_event())
+
+    async def report_event(self):
+        """Tell the gateway the outcome of the last update (once per boot, and after confirm);
+        the gateway forwards changes only, so repeating it is harmless."""
+        st = slots.load()
+        if self.reported or not st["ev"]:
+            return
+        why = "trial_failed" if st["ev"] == "rolled_back" else ""
+        try:
+            await self.report(st["ev_v"] or version.VERSION, st["ev"], why)
+            self.reported = True
+            await self.session.publish(self.t_state, self.state_msg("online"), 1, True)
+        except OSError:
+            pass  # reported again at the next connection
+
+    async def report(self, ver, st, why=""):
+        msg = self.enc.ota_progress(self.clock.now(), ver, st, why)
+        await self.session.publish(self.t_ota, msg, 1, False)
+
+    def on_cmd(self, msg):
+        obj = proto.decode_cmd(msg, self.id, self.signer)
+        if obj is None:
+            print("cmd refused: not authentic")
+            return
+        if obj["y"] == "d":
+            self.on_chunk(obj)
+        elif self.ota_task is None and not self.trial:
+            try:
+                ver, mh, ml = str(obj["ver"]), str(obj["mh"]), int(obj["ml"])
+            except (KeyError, ValueError, TypeError):
+                return
+            self.ota_task = asyncio.create_task(self.run_offer(ver, mh, ml))
+
+    def on_chunk(self, obj):
+        want = self.want
+        if want is None or obj.get("h") != want[0] or obj.get("o") != want[1]:
+            return  # late or duplicate answer to an earlier request
+        try:
+            data = binascii.a2b_base64(obj["b"])
+        except (KeyError, ValueError, TypeError):
+            data = None
+        if data is None or proto.b64url(hashlib.sha256(data).digest()).decode() != obj.get("ch"):
+            self.ota.stats["bad_chunks"] += 1  # asked again by fetch()
+            return
+        self.chunk = data
+        self.chunk_ev.set()
+
+    async def fetch(self, h, o, n):
+        """Bytes [o, o + n) of object h from the gateway, or None after _FETCH_TRIES tries."""
+        for _ in range(_FETCH_TRIES):
+            self.want = (h, o)
+            self.chunk = None
+            self.chunk_ev.clear()
+            try:
+                await self.session.publish(self.t_ota, self.enc.ota_request(
+                    self.clock.now(), h, o, n), 0, False)
+                await asyncio.wait_for_ms(self.chunk_ev.wait(), _FETCH_WAIT_MS)
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep_ms(500)
+                continue
+            data = self.chunk
+            if data is not None and len(data) == n:
+                self.want = None
+                return data
+        self.want = None
+        return None
+
+    async def run_offer(self, ver, mh, ml):
+        try:
+            if self.ota is None:
+                gc.collect()
+                import ota
+
+                self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.machine.reset,
+                                       self.clock.now, version.VERSION, _live)
+            await self.ota.offer(ver, mh, ml)
+            _live()
+            print("ota heap_peak=%d fetched=%d copied=%d bad_chunks=%d" % (
+                _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"],
+                self.ota.stats["bad_chunks"]))
+        except OSError as e:
+            print("ota: stopped:", e)  # flash full or link lost: the next offer resumes
+        finally:
+            self.ota_task = None
 
     # ---------------------------------------------------------------- session
 
@@ -203,7 +320,7 @@ class Node:
         if status == "online":
             extra = (
                 ("fw", version.VERSION),
-                ("slot", self.cfg.get("slot", "a")),
+                ("slot", self.slot),
                 ("up", self.clock.uptime()),
                 ("heap", gc.mem_free()),
                 ("peak", _mem_peak()),
@@ -230,10 +347,12 @@ class Node:
 
     async def on_connect(self, client):
         await client.subscribe(self.t_ack, 1)
+        await client.subscribe(self.t_cmd, 1)
         await client.publish(self.t_state, self.state_msg("online"), 1, True)
         # a reconnect means in-flight readings may be lost at the broker: send them again now
         self.sent.clear()
         self.wake.set()
+        asyncio.create_task(self.report_event())
 
     def _wlan(self):
         if self.network is None:
@@ -267,14 +386,18 @@ class Node:
                   self.clock.synced()))
 
     async def watchdog_loop(self):
-        wdt_s = self.cfg.get("wdt_s", 0)
+        # a trial boot runs under the watchdog the loader armed (60 s unless wdt_s says less)
+        wdt_s = self.cfg.get("wdt_s", 0) or (60 if self.trial else 0)
         if not wdt_s or not hasattr(self.machine, "WDT"):
             return
         wdt = self.machine.WDT(timeout=wdt_s * 1000)
         stale_ms = (self.interval + wdt_s) * 1000
+        trial_s = self.cfg.get("trial_s", 300)
         while True:
-            # feed only while the measuring loop is alive: a hung loop resets the node
-            if time.ticks_diff(time.ticks_ms(), self.beat) < stale_ms:
+            # feed only while the measuring loop is alive: a hung loop resets the node; and a
+            # trial not confirmed within trial_s stops being fed: the reset counts as a trial boot
+            alive = time.ticks_diff(time.ticks_ms(), self.beat) < stale_ms
+            if alive and not (self.trial and self.clock.uptime() > trial_s):
                 wdt.feed()
             await asyncio.sleep_ms(wdt_s * 250)
 
@@ -284,7 +407,8 @@ class Node:
         self.session = mqttsession.MQTTSession(
             self.make_client, self._wlan(), on_connect=self.on_connect,
             on_message=self.on_message)
-        print("node", self.id, "boot", self.boot, "fw", version.VERSION)
+        print("node", self.id, "boot", self.boot, "fw", version.VERSION, "slot", self.slot,
+              "trial" if self.trial else "")
         asyncio.create_task(self.watchdog_loop())
         asyncio.create_task(self.session.run())
         asyncio.create_task(self.send_loop())

@@ -180,6 +180,41 @@ class Encoder:
         return self._finish()
 
 
+    def ota_request(self, t, h, o, n):
+        """Signed OTA request: bytes [o, o + n) of the object whose SHA-256 hex is h."""
+        self._head("q", t)
+        self._put(',"h":"')
+        self._put(h)
+        self._put('","o":%d,"l":%d}' % (o, n))
+        return self._finish()
+
+    def ota_progress(self, t, ver, st, why=""):
+        """Signed OTA progress report (docs/protocol.md, "Over-the-air updates")."""
+        self._head("p", t)
+        self._put(',"ver":"')
+        self._put(ver)
+        self._put('","st":"')
+        self._put(st)
+        self._put('","why":"')
+        self._put(why)
+        self._put('"}')
+        return self._finish()
+
+
+def decode_cmd(msg, node_id, signer):
+    """The body of an authentic gateway command for this node (offer "o", chunk "d"), or None."""
+    parts = split(msg)
+    if parts is None or not signer.verify(parts[0], parts[1]):
+        return None
+    try:
+        obj = json.loads(parts[0])
+    except ValueError:
+        return None
+    if not isinstance(obj, dict) or obj.get("n") != node_id or obj.get("y") not in ("o", "d"):
+        return None
+    return obj
+
+
 def decode_ack(msg, node_id, signer):
     """(t, ok counters, refused [(counter, reason)]) of an authentic ack for this node, or None."""
     parts = split(msg)
