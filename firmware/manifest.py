@@ -6,6 +6,7 @@
 # Pure functions of bytes and values, plus digest_file() which streams a file through SHA-256.
 # RAM: about 2 KB once imported; verifying a 3 KB manifest peaks at about 12 KB (docs/ota.md).
 import binascii
+import gc
 import hashlib
 import json
 
@@ -72,6 +73,7 @@ def rsa_ok(body, sig, n, e):
     s = int.from_bytes(sig, "big")
     if s >= n:
         return False
+    gc.collect()  # the exponentiation wants a few 770-byte blocks in one piece each
     em = pow(s, e, n).to_bytes(_SIG, "big")
     want = b"\x00\x01" + b"\xff" * (_SIG - 3 - len(_DI) - 32) + b"\x00" + _DI
     return em == want + hashlib.sha256(body).digest()
@@ -162,6 +164,8 @@ def verify(data, keys, hw, running, min_sv, now):
         return None, "unknown_key"
     if not rsa_ok(body, sig, key[0], key[1]):
         return None, "bad_signature"
+    del sig, parts
+    gc.collect()
     try:
         m = json.loads(body)
     except ValueError:

@@ -59,8 +59,15 @@ _DOC_MAX_BYTES = 8 * 1024 * 1024
 
 
 class OtaRelay:
-    def __init__(self, settings: OtaSettings, cache: ObjectCache, store: Store,
-                 identity: Identity, run_db: DbRunner, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: OtaSettings,
+        cache: ObjectCache,
+        store: Store,
+        identity: Identity,
+        run_db: DbRunner,
+        metrics: Metrics,
+    ) -> None:
         self.s = settings
         self.cache = cache
         self.store = store
@@ -129,8 +136,9 @@ class OtaRelay:
         need = sum(f.size for f in m.files if not self.cache.has(f.sha256))
         if self.cache.size + need > self.cache.max_bytes:
             # make room from releases no target names any more
-            keep = {h for r in {x.release_id for x in self.doc.targets}
-                    for h in self.ready.get(r, {})} | set(objects)
+            keep = {
+                h for r in {x.release_id for x in self.doc.targets} for h in self.ready.get(r, {})
+            } | set(objects)
             self.cache.prune(keep)
         try:
             for f in m.files:
@@ -141,16 +149,15 @@ class OtaRelay:
         except CacheFull as exc:
             self.counters.ota_releases_refused["no_space"] += 1
             log.error(  # noqa: TRY400 - the reason is the message; no traceback for an operator
-                "release %d not cached: %s", t.release_id, exc)
+                "release %d not cached: %s", t.release_id, exc
+            )
             return  # tried again at the next poll (the ETag is kept only once all are cached)
         self.ready[t.release_id] = objects
         log.info("release %d (%s) cached: %d files", t.release_id, t.ver, len(m.files))
 
     async def forward_once(self, client: httpx.AsyncClient, gateway: str) -> bool:
         """Send one batch of queued progress items to the fleet; True when one was sent."""
-        items = await self.run_db(
-            lambda: self.store.outbox_peek(self.s.status_batch_max, ("ota",))
-        )
+        items = await self.run_db(lambda: self.store.outbox_peek(self.s.status_batch_max, ("ota",)))
         if not items:
             return False
         bid = f"{gateway}:ota:{items[0].id}-{items[-1].id}"
@@ -163,10 +170,22 @@ class OtaRelay:
     def _targets(self) -> dict[str, Target]:
         return {t.node_id: t for t in self.doc.targets}
 
-    async def offer_due(self, nodes: Mapping[str, NodeEntry], running: Mapping[str, str],
-                        publish: Publish, now: float) -> int:
-        due = due_offers(self.doc.targets, self.ready, running, self.outcome, self.last_offer,
-                         now, self.s.offer_interval_s)
+    async def offer_due(
+        self,
+        nodes: Mapping[str, NodeEntry],
+        running: Mapping[str, str],
+        publish: Publish,
+        now: float,
+    ) -> int:
+        due = due_offers(
+            self.doc.targets,
+            self.ready,
+            running,
+            self.outcome,
+            self.last_offer,
+            now,
+            self.s.offer_interval_s,
+        )
         sent = 0
         for t in due:
             entry = nodes.get(t.node_id)
@@ -179,8 +198,9 @@ class OtaRelay:
             sent += 1
         return sent
 
-    def _authentic(self, node_id: str, payload: bytes,
-                   nodes: Mapping[str, NodeEntry]) -> tuple[dict[str, Any], int] | str:
+    def _authentic(
+        self, node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry]
+    ) -> tuple[dict[str, Any], int] | str:
         if len(payload) > 1024:
             return "oversized"
         entry = nodes.get(node_id)
@@ -203,8 +223,14 @@ class OtaRelay:
             return "topic_mismatch"
         return obj, kid
 
-    async def handle(self, node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry],
-                     publish: Publish, now: float) -> Progress | None:
+    async def handle(
+        self,
+        node_id: str,
+        payload: bytes,
+        nodes: Mapping[str, NodeEntry],
+        publish: Publish,
+        now: float,
+    ) -> Progress | None:
         """A message on a node's ota topic: serve a request, or return a progress report for
         the caller to store durably (see record_progress) before it acknowledges it."""
         got = self._authentic(node_id, payload, nodes)
@@ -225,12 +251,14 @@ class OtaRelay:
         await self._serve(req, kid, nodes[node_id], publish, now)
         return None
 
-    async def _serve(self, req: Request, kid: int, entry: NodeEntry, publish: Publish,
-                     now: float) -> None:
+    async def _serve(
+        self, req: Request, kid: int, entry: NodeEntry, publish: Publish, now: float
+    ) -> None:
         node_id = req.node_id
         bucket = self.buckets.get(node_id, Bucket(self.s.request_burst, now))
-        ok, self.buckets[node_id] = bucket.take(now, self.s.request_rate_per_s,
-                                                self.s.request_burst)
+        ok, self.buckets[node_id] = bucket.take(
+            now, self.s.request_rate_per_s, self.s.request_burst
+        )
         if not ok:
             self.counters.ota_refused["rate_limited"] += 1
             return
