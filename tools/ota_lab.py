@@ -34,7 +34,7 @@ from tools.emulator import EmulatedNode
 from tools.fleet_standin import FleetStandIn, Release
 from tools.territory import plan_nodes
 
-__all__ = ["Lab", "build_release", "lab", "release_key"]
+__all__ = ["Lab", "app_files", "build_release", "lab", "release_key", "with_version"]
 
 REPO = Path(__file__).resolve().parent.parent
 NOW_SLACK_S = 600
@@ -59,6 +59,14 @@ def app_files(
             edit(src)
         files = firmware_files(root=src)
     return {p[2:]: d for p, d in files.items() if p not in ROOT_FILES}
+
+
+def with_version(files: dict[str, bytes], version: str) -> dict[str, bytes]:
+    """``files`` with only ``version.mpy`` rebuilt for ``version`` (the one-module change)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "version.py").write_text(f'VERSION = "{version}"\n')
+        compiled = firmware_files(root=Path(tmp))
+    return {**files, "version.mpy": compiled["a/version.mpy"]}
 
 
 def build_release(
