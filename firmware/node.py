@@ -70,6 +70,7 @@ class Node:
         self.acked_boot = 0
         self.ota = None
         self.ota_task = None
+        self.refused = {}  # manifest digest -> (version, reason), for repeated offers
         self.want = None  # (object, offset) of the chunk awaited
         self.chunk = None
         self.chunk_ev = asyncio.Event()
@@ -270,7 +271,8 @@ class Node:
         except (KeyError, ValueError, TypeError):
             data = None
         if data is None or proto.b64url(hashlib.sha256(data).digest()).decode() != obj.get("ch"):
-            self.ota.stats["bad_chunks"] += 1  # asked again by fetch()
+            if self.ota is not None:
+                self.ota.stats["bad_chunks"] += 1  # asked again by fetch()
             return
         self.chunk = data
         self.chunk_ev.set()
@@ -278,6 +280,7 @@ class Node:
     async def fetch(self, h, o, n):
         """Bytes [o, o + n) of object h from the gateway, or None after _FETCH_TRIES tries."""
         for _ in range(_FETCH_TRIES):
+            gc.collect()  # each chunk leaves ~2 KB of garbage: keep large blocks available
             self.want = (h, o)
             self.chunk = None
             self.chunk_ev.clear()
@@ -296,22 +299,27 @@ class Node:
         return None
 
     async def run_offer(self, ver, mh, ml):
+        # the updater and its modules (about 8 KB) live only while an offer is handled
+        gc.collect()
         try:
-            if self.ota is None:
-                gc.collect()
-                import ota
+            import ota
 
-                self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.machine.reset,
-                                       self.clock.now, version.VERSION, _live)
+            self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.machine.reset,
+                                   self.clock.now, version.VERSION, _live, self.refused)
             await self.ota.offer(ver, mh, ml)
             _live()
             print("ota heap_peak=%d fetched=%d copied=%d bad_chunks=%d" % (
                 _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"],
                 self.ota.stats["bad_chunks"]))
-        except OSError as e:
-            print("ota: stopped:", e)  # flash full or link lost: the next offer resumes
+        except (OSError, MemoryError) as e:
+            # flash full, link lost, heap too fragmented now: the next offer resumes
+            print("ota: stopped:", repr(e))
         finally:
+            self.ota = None
             self.ota_task = None
+            for name in ("ota", "manifest"):
+                sys.modules.pop(name, None)
+            gc.collect()
 
     # ---------------------------------------------------------------- session
 

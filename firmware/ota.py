@@ -49,7 +49,7 @@ def _walk(top, prefix=""):
 
 
 class Updater:
-    def __init__(self, cfg, fetch, report, reset, now, running_version, mem=None):
+    def __init__(self, cfg, fetch, report, reset, now, running_version, mem=None, refused=None):
         self.keys = manifest.load_keys(cfg.get("release_keys"))
         self.hw = cfg.get("hw", "emu-x64")
         self.fetch = fetch
@@ -59,7 +59,9 @@ class Updater:
         self.running = running_version
         self.mem = mem or (lambda: 0)
         self.buf = bytearray(CHUNK)
-        self.refused = {}  # manifest digest -> (version, reason): answered again, not refetched
+        # manifest digest -> (version, reason): answered again, not fetched again; the caller
+        # keeps it when it drops this object (and its modules) between offers to save RAM
+        self.refused = {} if refused is None else refused
         self.stats = {"fetched": 0, "copied": 0, "bad_chunks": 0}
 
     async def offer(self, ver, mh, ml):

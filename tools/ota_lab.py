@@ -131,7 +131,8 @@ class Lab:
         consoles = "\n".join(
             f"--- {n} ---\n{node.console()[-3000:]}" for n, node in self.nodes.items()
         )
-        log = self.gateway_log.read_text()[-3000:] if self.gateway_log.exists() else ""
+        lines = self.gateway_log.read_text().splitlines() if self.gateway_log.exists() else []
+        log = "\n".join(x for x in lines if "HTTP Request" not in x)[-3000:]
         raise AssertionError(f"timed out waiting for {what}\n{consoles}\n--- gateway ---\n{log}")
 
 
