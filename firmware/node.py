@@ -5,6 +5,7 @@
 # RAM: about 9 KB once imported (module bytecode and the Node object).
 import gc
 import json
+import os
 import sys
 import time
 
@@ -16,6 +17,7 @@ import counter
 import outbox
 import proto
 import slots
+import store
 import version
 from micropython import const
 
@@ -24,6 +26,10 @@ _MAX_INFLIGHT = const(8)
 _CONFIRM_AFTER = const(2)  # readings of this boot the gateway acknowledged: the trial is healthy
 _FETCH_TRIES = const(6)
 _FETCH_WAIT_MS = const(3000)
+_UPDATE_BOOT_S = const(120)  # an update boot gives up after this and measures again
+_UPDATE_TRIES = const(3)  # update boots for one offer before it is dropped
+_PENDING = "ota.pend"  # the offer an update boot handles: "ver mh ml tries"
+_REFUSED = "ota.ref"  # the last release refused: "mh ver why", answered without a download
 
 
 def load_config(path="node.json"):
@@ -75,9 +81,18 @@ class Node:
         self.chunk = None
         self.chunk_ev = asyncio.Event()
         self.reported = False
+        # an update runs in a boot of its own, on a heap that sensors and hours of readings
+        # have not fragmented (the RSA exponentiation and the manifest want KB-sized blocks)
+        self.pending = None
+        if self.trial:
+            _drop_pending()  # a power cut right after the switch: the trial comes first
+        else:
+            self.pending = _take_pending()
         self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
         rtc = machine.RTC() if hasattr(machine, "RTC") else None
         self.clock = clock.Clock(rtc)
+        if self.pending is not None:
+            drivers = []  # an update boot measures nothing
         if drivers is None:
             from sensors.build import build
 
@@ -255,12 +270,34 @@ class Node:
             return
         if obj["y"] == "d":
             self.on_chunk(obj)
-        elif self.ota_task is None and not self.trial:
+        elif self.ota_task is None and not self.trial and self.pending is None:
             try:
                 ver, mh, ml = str(obj["ver"]), str(obj["mh"]), int(obj["ml"])
             except (KeyError, ValueError, TypeError):
                 return
-            self.ota_task = asyncio.create_task(self.run_offer(ver, mh, ml))
+            if len(mh) == 64 and " " not in ver:
+                self.ota_task = asyncio.create_task(self.on_offer(ver, mh, ml))
+
+    async def on_offer(self, ver, mh, ml):
+        """Answer what is known without loading the updater; else start an update boot."""
+        try:
+            st = slots.load()
+            if st["ev"] == "rolled_back" and st["ev_mh"] == mh:
+                await self.report(st["ev_v"] or ver, "rolled_back", "trial_failed")
+            elif st["ev_mh"] == mh and ver == version.VERSION:
+                await self.report(ver, "confirmed", "")
+            else:
+                ref = (store.read_file(_REFUSED) or b"").split()
+                if len(ref) == 3 and ref[0].decode() == mh:
+                    await self.report(ref[1].decode(), "refused", ref[2].decode())
+                elif self.clock.synced():
+                    store.write_atomic(_PENDING, ("%s %s %d 0" % (ver, mh, ml)).encode())
+                    print("ota: offer of", ver, "- update boot")
+                    self.machine.reset()
+        except OSError:
+            pass  # link lost: the gateway offers again
+        finally:
+            self.ota_task = None
 
     def on_chunk(self, obj):
         want = self.want
@@ -299,27 +336,52 @@ class Node:
         return None
 
     async def run_offer(self, ver, mh, ml):
-        # the updater and its modules (about 8 KB) live only while an offer is handled
         gc.collect()
+        got = None
         try:
             import ota
 
-            self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.machine.reset,
+            self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.reset_into_trial,
                                    self.clock.now, version.VERSION, _live, self.refused)
-            await self.ota.offer(ver, mh, ml)
+            got = await self.ota.offer(ver, mh, ml)
+            if got == "refused":
+                v, why = self.refused[mh]
+                store.write_atomic(_REFUSED, ("%s %s %s" % (mh, v, why)).encode())
             _live()
             print("ota heap_peak=%d fetched=%d copied=%d bad_chunks=%d" % (
                 _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"],
                 self.ota.stats["bad_chunks"]))
         except (OSError, MemoryError) as e:
             # flash full, link lost, heap too fragmented now: the next offer resumes
-            print("ota: stopped:", repr(e))
+            print("ota: stopped:")
+            sys.print_exception(e)
         finally:
             self.ota = None
-            self.ota_task = None
-            for name in ("ota", "manifest"):
-                sys.modules.pop(name, None)
             gc.collect()
+        return got
+
+    async def run_update(self, pending):
+        """An update boot: connect, handle the pending offer, then boot normally again (unless
+        the updater reset into the trial). Bounded in time; the offer comes again if it failed."""
+        ver, mh, ml = pending
+        start = time.ticks_ms()
+        while time.ticks_diff(time.ticks_ms(), start) < _UPDATE_BOOT_S * 1000:
+            self.beat = time.ticks_ms()  # alive: the watchdog is fed
+            if self.session.connected.is_set() and self.clock.synced():
+                got = await self.run_offer(ver, mh, ml)
+                if got is not None:
+                    break
+            await asyncio.sleep_ms(500)
+        _drop_pending()
+        print("ota: update boot over")
+        self.machine.reset()
+
+    def reset_into_trial(self):
+        _live()
+        print("ota heap_peak=%d fetched=%d copied=%d" % (
+            _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"]))
+        _drop_pending()  # the trial is set: the next boot runs it
+        self.machine.reset()
 
     # ---------------------------------------------------------------- session
 
@@ -421,7 +483,9 @@ class Node:
         asyncio.create_task(self.session.run())
         asyncio.create_task(self.send_loop())
         asyncio.create_task(self.status_loop())
-        if self.cfg.get("battery"):
+        if self.pending is not None:
+            await self.run_update(self.pending)
+        elif self.cfg.get("battery"):
             await self.run_battery()
         else:
             await self.measure_loop()
@@ -435,6 +499,30 @@ class Node:
             await asyncio.sleep_ms(100)
         print("deepsleep heap_peak=%d buf=%d" % (_mem_peak(), len(self.outbox)))
         self.machine.deepsleep(int(self.interval * 1000))
+
+
+def _take_pending():
+    """(ver, mh, ml) of the offer this boot is for, counting the boot; None if there is none
+    or it already had its _UPDATE_TRIES boots (then it is dropped: the gateway offers again)."""
+    raw = store.read_file(_PENDING)
+    if raw is None:
+        return None
+    try:
+        ver, mh, ml, tries = raw.decode().split()
+        if int(tries) < _UPDATE_TRIES:
+            store.write_atomic(_PENDING, ("%s %s %s %d" % (ver, mh, ml, int(tries) + 1)).encode())
+            return ver, mh, int(ml)
+    except ValueError:
+        pass  # torn or corrupted: dropped below
+    _drop_pending()
+    return None
+
+
+def _drop_pending():
+    try:
+        os.remove(_PENDING)
+    except OSError:
+        pass  # none: nothing to drop
 
 
 def main():

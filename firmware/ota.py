@@ -92,16 +92,17 @@ class Updater:
             got = await self._download(mh, ml, mpath)
             if got != "ok":
                 return None if got is None else await self._refuse(mh, ver, got)
+        # one block of the exact size: f.read() would grow its buffer step by step
+        data = bytearray(_exists(mpath) or 0)
         with open(mpath, "rb") as f:
-            data = f.read()
+            f.readinto(data)
         m, why = manifest.verify(data, self.keys, self.hw, self.running, st["sv"], self.now())
         del data
         self.mem()
         if why:
             _remove(mpath)
             return await self._refuse(mh, m["ver"] if m else ver, why)
-        ver = m["ver"]
-        files = m["files"]
+        ver, sv, files = m["ver"], m["sv"], m["files"]
         del m
         gc.collect()
         await self.report(ver, "downloading", "")
@@ -125,17 +126,11 @@ class Updater:
             if manifest.digest_file(slot + "/" + path, self.buf) != h:
                 _remove(slot + "/" + path)
                 return await self._refuse(mh, ver, "bad_hash")
-        slots.set_trial(st, slot, ver, self._sv(mpath), mh)
+        slots.set_trial(st, slot, ver, sv, mh)
         await self.report(ver, "switching", "")
         print("ota: switching to slot", slot, "version", ver)
         self.reset()
         return "switching"
-
-    def _sv(self, mpath):
-        with open(mpath, "rb") as f:
-            import json
-
-            return json.loads(f.read().split(b"\n")[0])["sv"]
 
     async def _refuse(self, mh, ver, why):
         self.refused[mh] = (ver, why)
