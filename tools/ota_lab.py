@@ -165,6 +165,7 @@ def lab(
     key: rsa.RSAPrivateKey | None = None,
     ota: dict[str, float] | None = None,
     node_extra: dict[str, Any] | None = None,
+    interval_s: float = 0.5,
 ) -> Iterator[Lab]:
     """Everything started, nodes running firmware 0.1.0 from slot a; all stopped at the end."""
     key = key or release_key()
@@ -227,7 +228,7 @@ def lab(
                     mqtt_password=mqtt_password(secret_for(p.node_id)),
                     sensors=p.kind.sensors,
                     zone=p.zone,
-                    interval_s=0.5,
+                    interval_s=interval_s,
                     status_s=2,
                     ack_timeout_s=3,
                     trial_s=60,
