@@ -38,9 +38,20 @@ def _vm(case: Path, scheme: str, mode: str, heap: int) -> str:
     # source would need more heap than running them
     env = {"MICROPYPATH": f"{case.parent}:{BOARD_DIR}:.frozen", "PATH": "/usr/bin"}
     proc = subprocess.run(
-        [micropython_binary(), "-X", f"heapsize={heap}", str(HERE / "vm" / "verify_bench.py"),
-         str(case), scheme, mode],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        [
+            micropython_binary(),
+            "-X",
+            f"heapsize={heap}",
+            str(HERE / "vm" / "verify_bench.py"),
+            str(case),
+            scheme,
+            mode,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     return proc.stdout
 
@@ -62,19 +73,29 @@ def _min_heap(case: Path, scheme: str, mode: str) -> int:
 
 def verify_figures(tmp: Path) -> dict[str, object]:
     key = release_key()
-    body = mf.encode_body(version="0.2.0", hardware="emu-x64", secure_version=1,
-                          expires=2_000_000_000, created=1_700_000_000,
-                          files=mf.file_entries(app_files()))
+    body = mf.encode_body(
+        version="0.2.0",
+        hardware="emu-x64",
+        secure_version=1,
+        expires=2_000_000_000,
+        created=1_700_000_000,
+        files=mf.file_entries(app_files()),
+    )
     signed = mf.sign_body(body, key)
     ed = Ed25519PrivateKey.generate()
     n, e = mf.public_numbers(key.public_key())
     case = tmp / "case.json"
     (tmp / "case.bin").write_bytes(signed)
-    case.write_text(json.dumps({
-        "now": 1_800_000_000,
-        "rsa_key": {"n": format(n, "x"), "e": e},
-        "ed_pub": ed.public_key().public_bytes_raw().hex(), "ed_sig": ed.sign(body).hex(),
-    }))
+    case.write_text(
+        json.dumps(
+            {
+                "now": 1_800_000_000,
+                "rsa_key": {"n": format(n, "x"), "e": e},
+                "ed_pub": ed.public_key().public_bytes_raw().hex(),
+                "ed_sig": ed.sign(body).hex(),
+            }
+        )
+    )
     src = tmp / "src"
     src.mkdir()
     for path in (FIRMWARE / "manifest.py", HERE / "vm" / "ed25519_verify.py"):
@@ -101,8 +122,11 @@ def update_figures(tmp: Path, nodes: int) -> dict[str, object]:
         release = build_release(1, "0.2.0", t.key, changed)
         start = time.monotonic()
         t.fleet.target(release, list(t.nodes))
-        t.wait("every node confirmed", lambda: all(
-            ("0.2.0", "confirmed", "") in t.statuses(n) for n in t.nodes), 900)
+        t.wait(
+            "every node confirmed",
+            lambda: all(("0.2.0", "confirmed", "") in t.statuses(n) for n in t.nodes),
+            900,
+        )
         wall = time.monotonic() - start
         served = t.metrics().get("territoire_gateway_ota_bytes_served_total", 0.0)
         uplink = t.fleet.release_bytes_sent()

@@ -99,8 +99,10 @@ class OtaRelay:
         for rid, t in releases.items():
             if rid not in self.ready and rid not in self.bad:
                 await self._download(client, t)
-        keep = {h for rid in releases for h in self.ready.get(rid, {})}
-        self.cache.prune(keep)
+        # releases no target names any more leave the cache; one named again later is fetched
+        # again (its objects are gone)
+        self.ready = {rid: objects for rid, objects in self.ready.items() if rid in releases}
+        self.cache.prune({h for objects in self.ready.values() for h in objects})
         if all(rid in self.ready or rid in self.bad for rid in releases):
             self.etag = etag  # only once everything it names is handled
         return True
@@ -136,10 +138,9 @@ class OtaRelay:
         need = sum(f.size for f in m.files if not self.cache.has(f.sha256))
         if self.cache.size + need > self.cache.max_bytes:
             # make room from releases no target names any more
-            keep = {
-                h for r in {x.release_id for x in self.doc.targets} for h in self.ready.get(r, {})
-            } | set(objects)
-            self.cache.prune(keep)
+            live = {x.release_id for x in self.doc.targets}
+            self.ready = {rid: o for rid, o in self.ready.items() if rid in live}
+            self.cache.prune({h for o in self.ready.values() for h in o} | set(objects))
         try:
             for f in m.files:
                 await self._fetch(client, f"{base}/files/{f.sha256}", f.sha256, f.size)
@@ -268,7 +269,16 @@ class OtaRelay:
         if why is not None:
             self.counters.ota_refused[why] += 1
             return
-        data = self.cache.read(req.h, req.o, req.length)
+        try:
+            data = self.cache.read(req.h, req.o, req.length)
+        except OSError as exc:
+            # the object vanished from the disk: fetch the release again at the next poll
+            self.counters.ota_refused["not_cached"] += 1
+            self.ready.pop(t.release_id if t is not None else 0, None)
+            self.cache.sizes.pop(req.h, None)
+            self.etag = None
+            log.error("release object %s unreadable: %s", req.h[:12], exc)  # noqa: TRY400
+            return
         body = encode_chunk(node_id, kid, int(now), req.h, req.o, data)
         await publish(node_topic(node_id, "cmd"), sign(entry.creds.keys[kid], body), 0)
         self.counters.ota_chunks_served += 1

@@ -49,8 +49,10 @@ def _reported(t: Lab, node_id: str, entry: tuple[str, str, str]) -> bool:
 
 
 def _settled(t: Lab, node_id: str, version: str) -> bool:
-    return any(v == version and st in ("confirmed", "rolled_back", "refused")
-               for v, st, _w in t.statuses(node_id))
+    return any(
+        v == version and st in ("confirmed", "rolled_back", "refused")
+        for v, st, _w in t.statuses(node_id)
+    )
 
 
 def _back_up(node: EmulatedNode, mark: int) -> bool:
@@ -88,7 +90,8 @@ def test_node_updates_to_a_new_version_fetching_only_what_changed_and_reports_it
         assert served < 0.1 * sum(len(d) for d in base.values())
         # the fleet's uplink carried the release once
         assert t.fleet.release_bytes_sent() == len(release.manifest) + sum(
-            len(d) for d in release.files.values())
+            len(d) for d in release.files.values()
+        )
 
 
 def test_release_that_crashes_at_start_rolls_back_by_itself_and_reports_it(
@@ -102,16 +105,22 @@ def test_release_that_crashes_at_start_rolls_back_by_itself_and_reports_it(
         node_id = _only(t)
         t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         t.fleet.target(build_release(1, "0.2.0", t.key, app_files(broken, "0.2.0")), [node_id])
-        t.wait("rolled back", lambda: ("0.2.0", "rolled_back", "trial_failed")
-               in t.statuses(node_id), 120)
+        t.wait(
+            "rolled back",
+            lambda: ("0.2.0", "rolled_back", "trial_failed") in t.statuses(node_id),
+            120,
+        )
         node = t.nodes[node_id]
         assert node.console().count("loader: slot b trial") == 3
         assert "broken release" in node.console()
         t.wait("old version running", lambda: t.running(node_id) == ("0.1.0", "a"), 30)
         # it keeps working on the old version: readings still flow after the rollback
         measured = int(STATUS_LINE.findall(node.console())[-1])
-        t.wait("readings after the rollback",
-               lambda: int(STATUS_LINE.findall(node.console())[-1]) > measured + 2, 30)
+        t.wait(
+            "readings after the rollback",
+            lambda: int(STATUS_LINE.findall(node.console())[-1]) > measured + 2,
+            30,
+        )
         assert ("0.2.0", "confirmed", "") not in t.statuses(node_id)
 
 
@@ -123,22 +132,35 @@ def test_expired_downgraded_wrong_hardware_tampered_releases_are_refused_and_rep
         node_id = _only(t)
         t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         cases = [
-            (build_release(1, "0.2.0", t.key, with_version(base, "0.2.0"), expires_in=-60),
-             "expired"),
+            (
+                build_release(1, "0.2.0", t.key, with_version(base, "0.2.0"), expires_in=-60),
+                "expired",
+            ),
             (build_release(2, "0.0.9", t.key, with_version(base, "0.0.9")), "downgrade"),
-            (build_release(3, "0.3.0", t.key, with_version(base, "0.3.0"), hardware="esp32"),
-             "wrong_hw"),
+            (
+                build_release(3, "0.3.0", t.key, with_version(base, "0.3.0"), hardware="esp32"),
+                "wrong_hw",
+            ),
         ]
         for release, why in cases:
             t.fleet.target(release, [node_id])
             t.wait(why, partial(_reported, t, node_id, (release.version, "refused", why)), 60)
         # a manifest changed after signing: the gateway's own check refuses it, no node sees it
         good = build_release(4, "0.4.0", t.key, with_version(base, "0.4.0"))
-        tampered = Release(4, "0.4.0", "emu-x64",
-                           good.manifest.replace(b'"sv":1', b'"sv":9'), good.files)
+        tampered = Release(
+            4, "0.4.0", "emu-x64", good.manifest.replace(b'"sv":1', b'"sv":9'), good.files
+        )
         t.fleet.target(tampered, [node_id])
-        t.wait("gateway refusal", lambda: t.metrics().get(
-            'territoire_gateway_ota_releases_refused_total{reason="bad_signature"}', 0) >= 1, 30)
+        t.wait(
+            "gateway refusal",
+            lambda: (
+                t.metrics().get(
+                    'territoire_gateway_ota_releases_refused_total{reason="bad_signature"}', 0
+                )
+                >= 1
+            ),
+            30,
+        )
         # an object corrupted in the gateway's cache after its check: the node refuses it
         node = t.nodes[node_id]
         node.set_link(False)
@@ -176,8 +198,10 @@ def test_link_drop_mid_download_resumes_where_it_stopped(tmp_path: Path) -> None
         t.wait("confirmed", lambda: ("0.2.0", "confirmed", "") in t.statuses(node_id), 120)
         needed = len(release.manifest) + len(pad) + len(files["version.mpy"])
         resent = _served(t) - needed
-        print(f"link dropped after {dropped_at:.0f} bytes; re-sent {resent:.0f} bytes "
-              f"of a {len(pad)}-byte file")
+        print(
+            f"link dropped after {dropped_at:.0f} bytes; re-sent {resent:.0f} bytes "
+            f"of a {len(pad)}-byte file"
+        )
         assert dropped_at < needed
         # what travels twice: the chunk in flight at the drop, plus any chunk the node had to
         # ask again (a chunk it could not take in, e.g. its heap was fragmented at that moment)
@@ -197,8 +221,10 @@ def test_power_cut_at_random_instants_always_boots_the_old_or_the_new_version(
     outcomes: list[tuple[str, str, str]] = []
     phases: list[str] = []
     with lab(tmp_path, n_nodes, ota={"offer_interval_s": 1.0}) as t:
-        releases = [build_release(i + 1, f"0.{i + 2}.0", t.key,
-                                  with_version(base, f"0.{i + 2}.0")) for i in range(trials)]
+        releases = [
+            build_release(i + 1, f"0.{i + 2}.0", t.key, with_version(base, f"0.{i + 2}.0"))
+            for i in range(trials)
+        ]
         delays = {n: [rng.uniform(0.0, 7.0) for _ in range(trials)] for n in t.nodes}
 
         def run(node_id: str) -> None:
@@ -222,8 +248,11 @@ def test_power_cut_at_random_instants_always_boots_the_old_or_the_new_version(
                     wrong = [v for v in versions if v not in (before[0], release.version)]
                     if wrong:
                         failures.append(f"{node_id} trial {i}: booted {wrong}, before {before}")
-                    t.wait(f"{node_id} trial {i} settled",
-                           partial(_settled, t, node_id, release.version), 90)
+                    t.wait(
+                        f"{node_id} trial {i} settled",
+                        partial(_settled, t, node_id, release.version),
+                        90,
+                    )
             except AssertionError as exc:
                 failures.append(f"{node_id}: {str(exc)[:3000]}")
 
@@ -235,8 +264,10 @@ def test_power_cut_at_random_instants_always_boots_the_old_or_the_new_version(
         assert failures == [], "\n".join(failures)
         assert len(outcomes) == n_nodes * trials
         moved = sum(1 for _n, a, b in outcomes if a != b)
-        print(f"{len(outcomes)} power cuts: {moved} came back on the new version, "
-              f"{len(outcomes) - moved} on the old one; cut during: "
-              f"{dict(sorted(Counter(phases).items()))}")
+        print(
+            f"{len(outcomes)} power cuts: {moved} came back on the new version, "
+            f"{len(outcomes) - moved} on the old one; cut during: "
+            f"{dict(sorted(Counter(phases).items()))}"
+        )
         # the cuts fell into every stage of an update, not only before or after it
         assert {"update boot", "trial boot"} <= set(phases), phases
