@@ -25,8 +25,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import manifest as mf
-from tools.emulator.vm import BOARD_DIR, micropython_binary
 from tools.bundle import firmware_files
+from tools.emulator.vm import BOARD_DIR, micropython_binary
 from tools.ota_lab import app_files, build_release, lab, release_key, with_version
 
 HERE = Path(__file__).resolve().parent
