@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -26,7 +27,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import manifest as mf
 from tools.bundle import firmware_files
-from tools.emulator.vm import BOARD_DIR, micropython_binary
+from tools.emulator.vm import (
+    BOARD_DIR,
+    EMULATION_TRANSIENT_MARGIN,
+    heap_bytes,
+    micropython_binary,
+)
 from tools.ota_lab import app_files, build_release, lab, release_key, with_version
 
 HERE = Path(__file__).resolve().parent
@@ -128,6 +134,16 @@ def update_figures(tmp: Path, nodes: int) -> dict[str, object]:
             900,
         )
         wall = time.monotonic() - start
+        heap = []
+        for node in t.nodes.values():
+            found = re.findall(r"ota heap_peak=(\d+)", node.console())
+            if found:  # the update boot's live heap peak, less what the emulation holds
+                emulation = (
+                    int(node.vm_heapsize or 0)
+                    - heap_bytes(node.heapsize)
+                    - EMULATION_TRANSIENT_MARGIN
+                )
+                heap.append(int(found[-1]) - emulation)
         served = t.metrics().get("territoire_gateway_ota_bytes_served_total", 0.0)
         uplink = t.fleet.release_bytes_sent()
     release_bytes = len(release.manifest) + sum(len(d) for d in release.files.values())
@@ -140,6 +156,7 @@ def update_figures(tmp: Path, nodes: int) -> dict[str, object]:
         "one_module_fraction_other_modules": {p: round(v, 4) for p, v in others.items()},
         "uplink_bundles": round(uplink / release_bytes, 3),
         "update_wall_s": round(wall, 1),
+        "update_boot_heap_peak_bytes": max(heap) if heap else None,
     }
 
 
