@@ -260,7 +260,9 @@ class Node:
             pass  # reported again at the next connection
 
     async def report(self, ver, st, why=""):
-        msg = self.enc.ota_progress(self.clock.now(), ver, st, why)
+        # a copy: the encoder's buffer is shared, and the send loop may encode a reading into
+        # it while this message is still being written to the socket
+        msg = bytes(self.enc.ota_progress(self.clock.now(), ver, st, why))
         await self.session.publish(self.t_ota, msg, 1, False)
 
     def on_cmd(self, msg):
@@ -322,8 +324,8 @@ class Node:
             self.chunk = None
             self.chunk_ev.clear()
             try:
-                await self.session.publish(self.t_ota, self.enc.ota_request(
-                    self.clock.now(), h, o, n), 0, False)
+                msg = bytes(self.enc.ota_request(self.clock.now(), h, o, n))  # see report()
+                await self.session.publish(self.t_ota, msg, 0, False)
                 await asyncio.wait_for_ms(self.chunk_ev.wait(), _FETCH_WAIT_MS)
             except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep_ms(500)

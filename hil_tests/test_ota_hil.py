@@ -225,7 +225,7 @@ def test_power_cut_at_random_instants_always_boots_the_old_or_the_new_version(
             build_release(i + 1, f"0.{i + 2}.0", t.key, with_version(base, f"0.{i + 2}.0"))
             for i in range(trials)
         ]
-        delays = {n: [rng.uniform(0.0, 7.0) for _ in range(trials)] for n in t.nodes}
+        delays = {n: [rng.uniform(0.5, 5.0) for _ in range(trials)] for n in t.nodes}
 
         def run(node_id: str) -> None:
             node = t.nodes[node_id]
