@@ -62,7 +62,9 @@ def _back_up(node: EmulatedNode, mark: int) -> bool:
 
 
 def _only(t: Lab) -> str:
+    """The lab's one node, once it runs the factory firmware from slot a."""
     (node_id,) = t.nodes
+    t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
     return node_id
 
 
@@ -76,7 +78,6 @@ def test_node_updates_to_a_new_version_fetching_only_what_changed_and_reports_it
     base = app_files()
     with lab(tmp_path, 1) as t:
         node_id = _only(t)
-        t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         changed = with_version(base, "0.2.0")
         release = build_release(1, "0.2.0", t.key, changed)
         t.fleet.target(release, [node_id])
@@ -103,7 +104,6 @@ def test_release_that_crashes_at_start_rolls_back_by_itself_and_reports_it(
 
     with lab(tmp_path, 1) as t:
         node_id = _only(t)
-        t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         t.fleet.target(build_release(1, "0.2.0", t.key, app_files(broken, "0.2.0")), [node_id])
         t.wait(
             "rolled back",
@@ -130,7 +130,6 @@ def test_expired_downgraded_wrong_hardware_tampered_releases_are_refused_and_rep
     base = app_files()
     with lab(tmp_path, 1) as t:
         node_id = _only(t)
-        t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         cases = [
             (
                 build_release(1, "0.2.0", t.key, with_version(base, "0.2.0"), expires_in=-60),
@@ -187,7 +186,6 @@ def test_link_drop_mid_download_resumes_where_it_stopped(tmp_path: Path) -> None
     with lab(tmp_path, 1) as t:
         node_id = _only(t)
         node = t.nodes[node_id]
-        t.wait("first boot", lambda: t.running(node_id) == ("0.1.0", "a"), 60)
         release = build_release(1, "0.2.0", t.key, files)
         t.fleet.target(release, [node_id])
         t.wait("download under way", lambda: _served(t) > len(release.manifest) + 8 * 512, 60)
