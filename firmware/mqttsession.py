@@ -27,7 +27,8 @@ class MQTTSession:
     (subscriptions made, state published). The backoff attempt count resets only after a
     link that lived more than 30 s, so a broker that accepts and then drops the node at
     once does not see it reconnect in a tight loop. An OSError from on_connect is a link
-    failure; any other exception is a bug and ends run().
+    failure, and so is a MemoryError (a fragmented heap, retried after the backoff); any
+    other exception is a bug and ends run().
     """
 
     def __init__(self, client_factory, wlan=None, *, on_connect=None, on_message=None,
@@ -82,7 +83,8 @@ class MQTTSession:
                     await self._on_connect(c)
                 self.connected.set()
                 self.last_error = await c.wait_lost()
-            except OSError as e:
+            except (OSError, MemoryError) as e:
+                # a heap too fragmented for the client's buffers right now is no bug: retry
                 self.last_error = e
             finally:
                 self.connected.clear()

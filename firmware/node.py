@@ -5,20 +5,31 @@
 # RAM: about 9 KB once imported (module bytecode and the Node object).
 import gc
 import json
+import os
 import sys
 import time
 
 import asyncio
 import binascii
 import clock
+import hashlib
 import counter
 import outbox
 import proto
+import slots
+import store
 import version
 from micropython import const
 
 _PREFIX = "territoire/v1/node/"
 _MAX_INFLIGHT = const(8)
+_CONFIRM_AFTER = const(2)  # readings of this boot the gateway acknowledged: the trial is healthy
+_FETCH_TRIES = const(6)
+_FETCH_WAIT_MS = const(3000)
+_UPDATE_BOOT_S = const(120)  # an update boot gives up after this and measures again
+_UPDATE_TRIES = const(3)  # update boots for one offer before it is dropped
+_PENDING = "ota.pend"  # the offer an update boot handles: "ver mh ml tries"
+_REFUSED = "ota.ref"  # the last release refused: "mh ver why", answered without a download
 
 
 def load_config(path="node.json"):
@@ -58,9 +69,30 @@ class Node:
         self.enc = proto.Encoder(self.id, cfg["kid"], self.signer)
         self.boot = counter.bump_boot()
         self.counter = counter.Counter()
+        self.first_c = self.counter.peek()  # counters from here on were measured in this boot
+        st = slots.load()
+        self.slot = slots.current(st)
+        self.trial = bool(st["tr"])  # the loader rolled back already if the trial was used up
+        self.acked_boot = 0
+        self.ota = None
+        self.ota_task = None
+        self.refused = {}  # manifest digest -> (version, reason), for repeated offers
+        self.want = None  # (object, offset) of the chunk awaited
+        self.chunk = None
+        self.chunk_ev = asyncio.Event()
+        self.reported = False
+        # an update runs in a boot of its own, on a heap that sensors and hours of readings
+        # have not fragmented (the RSA exponentiation and the manifest want KB-sized blocks)
+        self.pending = None
+        if self.trial:
+            _drop_pending()  # a power cut right after the switch: the trial comes first
+        else:
+            self.pending = _take_pending()
         self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
         rtc = machine.RTC() if hasattr(machine, "RTC") else None
         self.clock = clock.Clock(rtc)
+        if self.pending is not None:
+            drivers = []  # an update boot measures nothing
         if drivers is None:
             from sensors.build import build
 
@@ -80,6 +112,7 @@ class Node:
         self.t_state = t + "state"
         self.t_ack = t + "ack"
         self.t_cmd = t + "cmd"
+        self.t_ota = t + "ota"
 
     # ---------------------------------------------------------------- measuring
 
@@ -171,6 +204,8 @@ class Node:
     def on_message(self, topic, msg):
         if topic == self.t_ack.encode():
             self.on_ack(msg)
+        elif topic == self.t_cmd.encode():
+            self.on_cmd(msg)
 
     def on_ack(self, msg):
         res = proto.decode_ack(msg, self.id, self.signer)
@@ -194,7 +229,161 @@ class Node:
         del self.sent[c]
         self.outbox.ack(c)
         self.stats["acked"] += 1
+        if c >= self.first_c:
+            self.acked_boot += 1
+            if self.trial and self.acked_boot >= _CONFIRM_AFTER:
+                self.confirm()
         return True
+
+    # ---------------------------------------------------------------- over-the-air update
+
+    def confirm(self):
+        """The gateway accepted readings of this boot: the trial slot becomes the running one."""
+        self.trial = False
+        slots.confirm(slots.load())
+        print("ota: confirmed slot", self.slot, "version", version.VERSION)
+        self.reported = False
+        asyncio.create_task(self.report_event())
+
+    async def report_event(self):
+        """Tell the gateway the outcome of the last update (once per boot, and after confirm);
+        the gateway forwards changes only, so repeating it is harmless."""
+        st = slots.load()
+        if self.reported or not st["ev"]:
+            return
+        why = "trial_failed" if st["ev"] == "rolled_back" else ""
+        try:
+            await self.report(st["ev_v"] or version.VERSION, st["ev"], why)
+            self.reported = True
+            await self.session.publish(self.t_state, self.state_msg("online"), 1, True)
+        except OSError:
+            pass  # reported again at the next connection
+
+    async def report(self, ver, st, why=""):
+        # a copy: the encoder's buffer is shared, and the send loop may encode a reading into
+        # it while this message is still being written to the socket
+        msg = bytes(self.enc.ota_progress(self.clock.now(), ver, st, why))
+        await self.session.publish(self.t_ota, msg, 1, False)
+
+    def on_cmd(self, msg):
+        obj = proto.decode_cmd(msg, self.id, self.signer)
+        if obj is None:
+            print("cmd refused: not authentic")
+            return
+        if obj["y"] == "d":
+            self.on_chunk(obj)
+        elif self.ota_task is None and not self.trial and self.pending is None:
+            try:
+                ver, mh, ml = str(obj["ver"]), str(obj["mh"]), int(obj["ml"])
+            except (KeyError, ValueError, TypeError):
+                return
+            if len(mh) == 64 and " " not in ver:
+                self.ota_task = asyncio.create_task(self.on_offer(ver, mh, ml))
+
+    async def on_offer(self, ver, mh, ml):
+        """Answer what is known without loading the updater; else start an update boot."""
+        try:
+            st = slots.load()
+            if st["ev"] == "rolled_back" and st["ev_mh"] == mh:
+                await self.report(st["ev_v"] or ver, "rolled_back", "trial_failed")
+            elif st["ev_mh"] == mh and ver == version.VERSION:
+                await self.report(ver, "confirmed", "")
+            else:
+                ref = (store.read_file(_REFUSED) or b"").split()
+                if len(ref) == 3 and ref[0].decode() == mh:
+                    await self.report(ref[1].decode(), "refused", ref[2].decode())
+                elif self.clock.synced():
+                    store.write_atomic(_PENDING, ("%s %s %d 0" % (ver, mh, ml)).encode())
+                    print("ota: offer of", ver, "- update boot")
+                    self.machine.reset()
+        except OSError:
+            pass  # link lost: the gateway offers again
+        finally:
+            self.ota_task = None
+
+    def on_chunk(self, obj):
+        want = self.want
+        if want is None or obj.get("h") != want[0] or obj.get("o") != want[1]:
+            return  # late or duplicate answer to an earlier request
+        try:
+            data = binascii.a2b_base64(obj["b"])
+        except (KeyError, ValueError, TypeError):
+            data = None
+        if data is None or proto.b64url(hashlib.sha256(data).digest()).decode() != obj.get("ch"):
+            if self.ota is not None:
+                self.ota.stats["bad_chunks"] += 1  # asked again by fetch()
+            return
+        self.chunk = data
+        self.chunk_ev.set()
+
+    async def fetch(self, h, o, n):
+        """Bytes [o, o + n) of object h from the gateway, or None after _FETCH_TRIES tries."""
+        for _ in range(_FETCH_TRIES):
+            gc.collect()  # each chunk leaves ~2 KB of garbage: keep large blocks available
+            self.want = (h, o)
+            self.chunk = None
+            self.chunk_ev.clear()
+            try:
+                msg = bytes(self.enc.ota_request(self.clock.now(), h, o, n))  # see report()
+                await self.session.publish(self.t_ota, msg, 0, False)
+                await asyncio.wait_for_ms(self.chunk_ev.wait(), _FETCH_WAIT_MS)
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep_ms(500)
+                continue
+            data = self.chunk
+            if data is not None and len(data) == n:
+                self.want = None
+                return data
+        self.want = None
+        return None
+
+    async def run_offer(self, ver, mh, ml):
+        gc.collect()
+        got = None
+        try:
+            import ota
+
+            self.ota = ota.Updater(self.cfg, self.fetch, self.report, self.reset_into_trial,
+                                   self.clock.now, version.VERSION, _live, self.refused)
+            got = await self.ota.offer(ver, mh, ml)
+            if got == "refused":
+                v, why = self.refused[mh]
+                store.write_atomic(_REFUSED, ("%s %s %s" % (mh, v, why)).encode())
+            _live()
+            print("ota heap_peak=%d fetched=%d copied=%d bad_chunks=%d" % (
+                _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"],
+                self.ota.stats["bad_chunks"]))
+        except (OSError, MemoryError) as e:
+            # flash full, link lost, heap too fragmented now: the next offer resumes
+            print("ota: stopped:")
+            sys.print_exception(e)
+        finally:
+            self.ota = None
+            gc.collect()
+        return got
+
+    async def run_update(self, pending):
+        """An update boot: connect, handle the pending offer, then boot normally again (unless
+        the updater reset into the trial). Bounded in time; the offer comes again if it failed."""
+        ver, mh, ml = pending
+        start = time.ticks_ms()
+        while time.ticks_diff(time.ticks_ms(), start) < _UPDATE_BOOT_S * 1000:
+            self.beat = time.ticks_ms()  # alive: the watchdog is fed
+            if self.session.connected.is_set() and self.clock.synced():
+                got = await self.run_offer(ver, mh, ml)
+                if got is not None:
+                    break
+            await asyncio.sleep_ms(500)
+        _drop_pending()
+        print("ota: update boot over")
+        self.machine.reset()
+
+    def reset_into_trial(self):
+        _live()
+        print("ota heap_peak=%d fetched=%d copied=%d" % (
+            _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"]))
+        _drop_pending()  # the trial is set: the next boot runs it
+        self.machine.reset()
 
     # ---------------------------------------------------------------- session
 
@@ -203,7 +392,7 @@ class Node:
         if status == "online":
             extra = (
                 ("fw", version.VERSION),
-                ("slot", self.cfg.get("slot", "a")),
+                ("slot", self.slot),
                 ("up", self.clock.uptime()),
                 ("heap", gc.mem_free()),
                 ("peak", _mem_peak()),
@@ -230,10 +419,12 @@ class Node:
 
     async def on_connect(self, client):
         await client.subscribe(self.t_ack, 1)
+        await client.subscribe(self.t_cmd, 1)
         await client.publish(self.t_state, self.state_msg("online"), 1, True)
         # a reconnect means in-flight readings may be lost at the broker: send them again now
         self.sent.clear()
         self.wake.set()
+        asyncio.create_task(self.report_event())
 
     def _wlan(self):
         if self.network is None:
@@ -267,14 +458,18 @@ class Node:
                   self.clock.synced()))
 
     async def watchdog_loop(self):
-        wdt_s = self.cfg.get("wdt_s", 0)
+        # a trial boot runs under the watchdog the loader armed (60 s unless wdt_s says less)
+        wdt_s = self.cfg.get("wdt_s", 0) or (60 if self.trial else 0)
         if not wdt_s or not hasattr(self.machine, "WDT"):
             return
         wdt = self.machine.WDT(timeout=wdt_s * 1000)
         stale_ms = (self.interval + wdt_s) * 1000
+        trial_s = self.cfg.get("trial_s", 300)
         while True:
-            # feed only while the measuring loop is alive: a hung loop resets the node
-            if time.ticks_diff(time.ticks_ms(), self.beat) < stale_ms:
+            # feed only while the measuring loop is alive: a hung loop resets the node; and a
+            # trial not confirmed within trial_s stops being fed: the reset counts as a trial boot
+            alive = time.ticks_diff(time.ticks_ms(), self.beat) < stale_ms
+            if alive and not (self.trial and self.clock.uptime() > trial_s):
                 wdt.feed()
             await asyncio.sleep_ms(wdt_s * 250)
 
@@ -284,12 +479,15 @@ class Node:
         self.session = mqttsession.MQTTSession(
             self.make_client, self._wlan(), on_connect=self.on_connect,
             on_message=self.on_message)
-        print("node", self.id, "boot", self.boot, "fw", version.VERSION)
+        print("node", self.id, "boot", self.boot, "fw", version.VERSION, "slot", self.slot,
+              "trial" if self.trial else "")
         asyncio.create_task(self.watchdog_loop())
         asyncio.create_task(self.session.run())
         asyncio.create_task(self.send_loop())
         asyncio.create_task(self.status_loop())
-        if self.cfg.get("battery"):
+        if self.pending is not None:
+            await self.run_update(self.pending)
+        elif self.cfg.get("battery"):
             await self.run_battery()
         else:
             await self.measure_loop()
@@ -303,6 +501,30 @@ class Node:
             await asyncio.sleep_ms(100)
         print("deepsleep heap_peak=%d buf=%d" % (_mem_peak(), len(self.outbox)))
         self.machine.deepsleep(int(self.interval * 1000))
+
+
+def _take_pending():
+    """(ver, mh, ml) of the offer this boot is for, counting the boot; None if there is none
+    or it already had its _UPDATE_TRIES boots (then it is dropped: the gateway offers again)."""
+    raw = store.read_file(_PENDING)
+    if raw is None:
+        return None
+    try:
+        ver, mh, ml, tries = raw.decode().split()
+        if int(tries) < _UPDATE_TRIES:
+            store.write_atomic(_PENDING, ("%s %s %s %d" % (ver, mh, ml, int(tries) + 1)).encode())
+            return ver, mh, int(ml)
+    except ValueError:
+        pass  # torn or corrupted: dropped below
+    _drop_pending()
+    return None
+
+
+def _drop_pending():
+    try:
+        os.remove(_PENDING)
+    except OSError:
+        pass  # none: nothing to drop
 
 
 def main():

@@ -180,6 +180,44 @@ class Encoder:
         return self._finish()
 
 
+    def ota_request(self, t, h, o, n):
+        """Signed OTA request: bytes [o, o + n) of the object whose SHA-256 hex is h."""
+        self._head("q", t)
+        self._put(',"h":"')
+        self._put(h)
+        self._put('","o":%d,"l":%d}' % (o, n))
+        return self._finish()
+
+    def ota_progress(self, t, ver, st, why=""):
+        """Signed OTA progress report (docs/protocol.md, "Over-the-air updates")."""
+        self._head("p", t)
+        self._put(',"ver":"')
+        self._put(ver)
+        self._put('","st":"')
+        self._put(st)
+        self._put('","why":"')
+        self._put(why)
+        self._put('"}')
+        return self._finish()
+
+
+def decode_cmd(msg, node_id, signer):
+    """The body of an authentic gateway command for this node (offer "o", chunk "d"), or None."""
+    n = len(msg)
+    if n > MAX_MSG or n < MAC_LEN + 3 or msg[n - MAC_LEN - 1] != 32:
+        return None
+    mv = memoryview(msg)  # a chunk is ~900 bytes: verify and parse it in place, no copies
+    if not signer.verify(mv[: n - MAC_LEN - 1], mv[n - MAC_LEN :]):
+        return None
+    try:
+        obj = json.loads(mv[: n - MAC_LEN - 1])  # type: ignore[type-var]  # any buffer
+    except ValueError:
+        return None
+    if not isinstance(obj, dict) or obj.get("n") != node_id or obj.get("y") not in ("o", "d"):
+        return None
+    return obj
+
+
 def decode_ack(msg, node_id, signer):
     """(t, ok counters, refused [(counter, reason)]) of an authentic ack for this node, or None."""
     parts = split(msg)

@@ -2,7 +2,8 @@
 
 Each node is a broker user (name = node id) whose password is derived from its secret
 (protocol.credentials). The ACL lets a node publish only its own reading and state topics and
-read only its own ack and cmd topics; only the gateway user reads and writes everything.
+read only its own ack and cmd topics (and publish its own ota topic: update requests and
+progress); only the gateway user reads and writes everything.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def acl_file(gateway_user: str) -> str:
         "\n"
         f"pattern write {PREFIX}/%u/reading\n"
         f"pattern write {PREFIX}/%u/state\n"
+        f"pattern write {PREFIX}/%u/ota\n"
         f"pattern read {PREFIX}/%u/ack\n"
         f"pattern read {PREFIX}/%u/cmd\n"
     )

@@ -84,6 +84,20 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True)
+class OtaSettings:
+    """Over-the-air updates: the release cache and the relay to nodes (docs/ota.md)."""
+
+    poll_interval_s: float = 60.0  # GET /gateway/ota (ETag: 304 while nothing changed)
+    cache_mb: int = 64  # release objects on disk, content-addressed
+    offer_interval_s: float = 60.0  # an offer is re-sent this often until a terminal report
+    request_rate_per_s: float = 40.0  # chunk requests served per node and second...
+    request_burst: int = 20  # ...with this many saved up
+    max_targets: int = 20000  # entries of the fleet's OTA document
+    status_batch_max: int = 200  # progress items per POST /gateway/ota/status
+    status_interval_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 9108
@@ -102,6 +116,7 @@ class Settings:
     publish: PublishSettings = field(default_factory=PublishSettings)
     fleet: FleetSettings = field(default_factory=FleetSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    ota: OtaSettings = field(default_factory=OtaSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     # the privacy section is passed as is to the anonymisation core (docs/privacy.md)
     privacy: dict[str, Any] = field(default_factory=dict)

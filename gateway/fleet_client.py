@@ -35,7 +35,10 @@ __all__ = [
     "SyncResult",
     "apply_sync_page",
     "enroll",
+    "fetch_object",
+    "fetch_ota_document",
     "open_sealed_secret",
+    "post_ota_status",
     "signed_headers",
     "sync_once",
 ]
@@ -217,3 +220,54 @@ async def sync_once(client: httpx.AsyncClient, store: Store, identity: Identity,
             await run_db(functools.partial(store.kv_set, "fleet_etag", new_etag.encode()))
         if not result.more:
             return changed
+
+
+# ------------------------------------------------------------------ over-the-air updates
+
+
+async def fetch_ota_document(
+    client: httpx.AsyncClient, identity: Identity, etag: str | None, max_bytes: int
+) -> tuple[Any, str | None] | None:
+    """``GET /gateway/ota``: (document, ETag), or None when unchanged since ``etag`` (304)."""
+    extra = {"If-None-Match": etag} if etag else {}
+    r = await _request(client, identity, "GET", f"{API}/gateway/ota", extra=extra)
+    if r.status_code == 304:
+        return None
+    if r.status_code != 200:
+        raise FleetError(f"OTA document refused ({r.status_code}): {r.text[:300]}", r.status_code)
+    if len(r.content) > max_bytes:
+        raise FleetError(f"OTA document of {len(r.content)} bytes exceeds {max_bytes}")
+    try:
+        return orjson.loads(r.content), r.headers.get("ETag")
+    except orjson.JSONDecodeError as exc:
+        raise FleetError(f"OTA document is not JSON: {exc}") from None
+
+
+async def fetch_object(
+    client: httpx.AsyncClient, identity: Identity, target: str, max_bytes: int
+) -> bytes:
+    """A release object (manifest or file), read while streaming and cut at ``max_bytes``."""
+    headers = signed_headers(identity, "GET", target, b"", time.time())
+    try:
+        async with client.stream("GET", target, headers=headers) as r:
+            if r.status_code != 200:
+                await r.aread()
+                raise FleetError(f"{target} refused ({r.status_code})", r.status_code)
+            data = bytearray()
+            async for part in r.aiter_bytes():
+                data += part
+                if len(data) > max_bytes:
+                    raise FleetError(f"{target}: more than {max_bytes} bytes")
+    except httpx.HTTPError as exc:
+        raise FleetError(f"fleet unreachable: {exc}") from exc
+    return bytes(data)
+
+
+async def post_ota_status(
+    client: httpx.AsyncClient, identity: Identity, batch_id: str, items: list[dict[str, Any]]
+) -> None:
+    """``POST /gateway/ota/status``, idempotent by ``batch_id``."""
+    body = orjson.dumps({"batch_id": batch_id, "items": items})
+    r = await _request(client, identity, "POST", f"{API}/gateway/ota/status", body)
+    if r.status_code >= 300:
+        raise FleetError(f"OTA status refused ({r.status_code}): {r.text[:300]}", r.status_code)

@@ -26,6 +26,13 @@ class Metrics:
     aggregates_suppressed: int = 0
     late_dropped: int = 0
     budget_exhausted: Counter[str] = field(default_factory=Counter)
+    ota_bytes_served: int = 0
+    ota_chunks_served: int = 0
+    ota_refused: Counter[str] = field(default_factory=Counter)  # node requests, by reason
+    ota_fetched_bytes: int = 0  # release objects downloaded from the fleet
+    ota_releases_refused: Counter[str] = field(default_factory=Counter)
+    ota_progress: Counter[str] = field(default_factory=Counter)
+    ota_cache_bytes: int = 0
 
 
 def _escape(value: str) -> str:
@@ -140,6 +147,32 @@ def render(
         "Readings too late for their closed window.",
         [("", m.late_dropped)],
     )
+    metric("ota_bytes_served_total", "counter", "Update bytes served to nodes in chunks.",
+           [("", m.ota_bytes_served)])
+    metric("ota_chunks_served_total", "counter", "Update chunks served to nodes.",
+           [("", m.ota_chunks_served)])
+    metric(
+        "ota_requests_refused_total",
+        "counter",
+        "Update requests from nodes refused, by reason.",
+        labelled("reason", dict(m.ota_refused)) or [('{reason="none"}', 0)],
+    )
+    metric("ota_fetched_bytes_total", "counter", "Release bytes downloaded from the fleet.",
+           [("", m.ota_fetched_bytes)])
+    metric(
+        "ota_releases_refused_total",
+        "counter",
+        "Releases refused by the gateway's own verification, by reason.",
+        labelled("reason", dict(m.ota_releases_refused)) or [('{reason="none"}', 0)],
+    )
+    metric(
+        "ota_progress_total",
+        "counter",
+        "Update progress reports from nodes, by state.",
+        labelled("state", dict(m.ota_progress)) or [('{state="none"}', 0)],
+    )
+    metric("ota_cache_bytes", "gauge", "Release objects cached on disk.",
+           [("", m.ota_cache_bytes)])
     metric(
         "node_last_seen_age_seconds",
         "gauge",

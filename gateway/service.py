@@ -34,12 +34,14 @@ from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
 from gateway.mqtt_intake import IntakeValve
 from gateway.opendata import Zone, csv_text, load_zones, ngsi_entities
+from gateway.ota_cache import ObjectCache
+from gateway.ota_service import OtaRelay
 from gateway.publisher import Publisher, apply
 from gateway.registry import BrokerFiles, entries
 from gateway.retention import purge_cutoff
 from gateway.store import NodeRecord, Store
 from gateway.uplink import HttpUplink, Uplink, UplinkError, backoff_s, batch_id
-from protocol.topics import PREFIX
+from protocol.topics import PREFIX, parse_node_topic
 from protocol.verify import CounterWindow, VerifyLimits
 
 __all__ = ["Gateway"]
@@ -105,6 +107,9 @@ class Gateway:
         self.started = time.time()
         self.connected = False
         self.valve: IntakeValve | None = None
+        self.mqtt: aiomqtt.Client | None = None
+        cache = ObjectCache(data / "ota", settings.ota.cache_mb * 1024 * 1024)
+        self.ota = OtaRelay(settings.ota, cache, self.store, self.identity, self._db, self.metrics)
 
     async def _db(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.db, fn)
@@ -173,6 +178,11 @@ class Gateway:
         now = time.time()
         raw = [(str(m.topic), bytes(m.payload) if isinstance(m.payload, bytes | bytearray)
                 else str(m.payload).encode()) for m in messages]
+        ota = [(t, p) for t, p in raw if t.endswith("/ota")]
+        if ota:
+            raw = [(t, p) for t, p in raw if not t.endswith("/ota")]
+            # update requests are served now; progress reports are stored before the PUBACK
+            await self._ota_messages(client, ota, now)
         batch = verify_batch(raw, self.nodes, self.windows, now, self.limits,
                              self.s.ingest.max_message_bytes)
         # durable first: nothing is acknowledged before its transaction is committed
@@ -195,6 +205,66 @@ class Gateway:
             if info.rc != 0:
                 log.info("acknowledgement to %s not sent (rc %d)", topic, info.rc)
         return batch
+
+    async def _ota_messages(
+        self, client: aiomqtt.Client, messages: list[tuple[str, bytes]], now: float
+    ) -> None:
+        async def publish(topic: str, payload: bytes, qos: int) -> None:
+            await client.publish(topic, payload, qos=qos)
+
+        reports = []
+        for topic, payload in messages:
+            parsed = parse_node_topic(topic)
+            if parsed is None:
+                self.metrics.ota_refused["malformed"] += 1
+                continue
+            try:
+                report = await self.ota.handle(parsed[0], payload, self.nodes, publish, now)
+            except aiomqtt.MqttError as exc:
+                log.info("update chunk not delivered: %s", exc)  # the node asks again
+                continue
+            if report is not None:
+                reports.append(report)
+        if reports:
+            await self._db(functools.partial(self.ota.record_progress, reports, now))
+
+    def _running_versions(self) -> dict[str, str]:
+        return {n: str(h["fw"]) for n, h in self.node_health.items() if h.get("fw")}
+
+    async def _ota_offer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            client = self.mqtt
+            if client is None:
+                continue
+
+            async def publish(topic: str, payload: bytes, qos: int, c: Any = client) -> None:
+                await c.publish(topic, payload, qos=qos)
+
+            try:
+                await self.ota.offer_due(self.nodes, self._running_versions(), publish,
+                                         time.time())
+            except aiomqtt.MqttError as exc:
+                log.info("update offers not sent: %s", exc)  # offered again next round
+
+    async def _ota_fleet_loop(self) -> None:
+        attempt = 0
+        next_poll = 0.0
+        async with httpx.AsyncClient(base_url=self.s.fleet.url, timeout=60) as client:
+            while True:
+                try:
+                    if time.monotonic() >= next_poll:
+                        await self.ota.poll_once(client)
+                        next_poll = time.monotonic() + self.s.ota.poll_interval_s
+                    while await self.ota.forward_once(client, self.s.name):
+                        pass
+                    attempt = 0
+                    await asyncio.sleep(self.s.ota.status_interval_s)
+                except FleetError as exc:
+                    attempt += 1
+                    delay = backoff_s(attempt, self.s.uplink.backoff_cap_s, random.random())  # noqa: S311
+                    log.warning("fleet OTA exchange failed (%s); retry in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
 
     def _account(self, batch: Batch, now: float, acks: int, seconds: float) -> None:
         m = self.metrics
@@ -307,7 +377,9 @@ class Gateway:
         """Send one batch from the outbox; True when something was delivered."""
         if self.uplink is None:
             return False
-        items = await self._db(lambda: self.store.outbox_peek(self.s.uplink.batch_max))
+        items = await self._db(
+            lambda: self.store.outbox_peek(self.s.uplink.batch_max, ("health", "aggregate"))
+        )
         if not items:
             return False
         health = [orjson.loads(i.body) for i in items if i.kind == "health"]
@@ -412,6 +484,7 @@ class Gateway:
 
     async def metrics_text(self) -> tuple[int, str, str]:
         depth, oldest, stored, disk = await self._db(self._store_gauges)
+        self.metrics.ota_cache_bytes = self.ota.cache.size
         now = time.time()
         text = render(
             self.metrics,
@@ -468,10 +541,14 @@ class Gateway:
             asyncio.create_task(self._purge_loop(), name=f"gateway[{name}].purge"),
             asyncio.create_task(self._publish_loop(), name=f"gateway[{name}].publish"),
             *(
-                [asyncio.create_task(self._sync_loop(), name=f"gateway[{name}].sync")]
+                [
+                    asyncio.create_task(self._sync_loop(), name=f"gateway[{name}].sync"),
+                    asyncio.create_task(self._ota_fleet_loop(), name=f"gateway[{name}].ota-fleet"),
+                ]
                 if self.s.fleet.url
                 else []
             ),
+            asyncio.create_task(self._ota_offer_loop(), name=f"gateway[{name}].ota-offers"),
             asyncio.create_task(self._mqtt_loop(), name=f"gateway[{name}].mqtt"),
         ]
         waiters: list[asyncio.Task[Any]] = list(tasks)
@@ -505,6 +582,8 @@ class Gateway:
                     attempt = 0
                     await client.subscribe(f"{PREFIX}/+/reading", qos=1)
                     await client.subscribe(f"{PREFIX}/+/state", qos=1)
+                    await client.subscribe(f"{PREFIX}/+/ota", qos=1)
+                    self.mqtt = client
                     assert self.valve is not None  # made with the client
                     self.valve.arm()
                     log.info("connected to the broker on %s:%d", self.s.mqtt.host,
@@ -514,6 +593,7 @@ class Gateway:
                         tg.create_task(self._ingest(client), name="gateway.ingest")
             except* aiomqtt.MqttError as group:
                 self.connected = False
+                self.mqtt = None
                 attempt += 1
                 delay = random.uniform(0, 1.5 ** min(10, attempt))  # noqa: S311 - jitter
                 log.warning("broker connection lost (%s); retry in %.1f s",

@@ -291,10 +291,19 @@ class Store:
             [(kind, now, b) for b in bodies],
         )
 
-    def outbox_peek(self, limit: int) -> list[OutboxItem]:
-        rows = self.db.execute(
-            "SELECT id, kind, created, body FROM outbox ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
+    def outbox_peek(self, limit: int, kinds: Sequence[str] = ()) -> list[OutboxItem]:
+        """The oldest records, of the given kinds only when ``kinds`` is not empty."""
+        if kinds:
+            marks = ",".join("?" * len(kinds))
+            rows = self.db.execute(
+                f"SELECT id, kind, created, body FROM outbox WHERE kind IN ({marks}) "  # noqa: S608 - only placeholders
+                "ORDER BY id LIMIT ?",
+                (*kinds, limit),
+            ).fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT id, kind, created, body FROM outbox ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
         return [OutboxItem(*r) for r in rows]
 
     def outbox_remove(self, ids: Sequence[int]) -> None:

@@ -7,7 +7,7 @@ from protocol.codec import valid_node_id
 __all__ = ["PREFIX", "node_topic", "parse_node_topic"]
 
 PREFIX = "territoire/v1/node"
-KINDS = ("reading", "state", "ack", "cmd")
+KINDS = ("reading", "state", "ack", "cmd", "ota")
 
 
 def node_topic(node_id: str, kind: str) -> str:

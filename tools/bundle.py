@@ -1,8 +1,10 @@
 """The firmware application bundle: the files that go into a node's flash.
 
-``firmware/`` is laid out as the board's filesystem root. Release builds compile modules to
-``.mpy`` with ``mpy-cross`` (same MicroPython version as the VM), which saves the compile-time
-RAM peak on the node; ``boot.py`` and ``main.py`` stay source, as the board runs them by name.
+``firmware/`` holds the root files (``boot.py``, ``main.py``: the loader, never replaced by an
+update) and the application, which goes into slot ``a/`` of the flash (docs/ota.md, "Slots").
+Release builds compile modules to ``.mpy`` with ``mpy-cross`` (same MicroPython version as the
+VM), which saves the compile-time RAM peak on the node; ``boot.py`` and ``main.py`` stay source,
+as the board runs them by name.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ __all__ = ["FIRMWARE_DIR", "BundleError", "firmware_files", "node_config"]
 
 FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
 KEEP_SOURCE = {"boot.py", "main.py"}
+ROOT_FILES = KEEP_SOURCE  # the loader stays in the root; everything else lives in a slot
+FIRST_SLOT = "a/"
 
 
 class BundleError(RuntimeError):
@@ -55,16 +60,19 @@ def _compile(src: Path, rel: str, arch: str) -> bytes:
 def firmware_files(
     *, compiled: bool = True, arch: str = "x64", root: Path = FIRMWARE_DIR
 ) -> dict[str, bytes]:
-    """{flash path: content} of the application bundle. ``arch`` is the native-code target of
-    the @micropython.native/viper functions: ``xtensawin`` for an ESP32, ``x64`` for the
-    emulated board running the unix VM on this machine."""
+    """{flash path: content} of the application bundle: the loader in the root, the app in slot
+    ``a/`` (``a/node.mpy``...). ``arch`` is the native-code target of the
+    @micropython.native/viper functions: ``xtensawin`` for an ESP32, ``x64`` for the emulated
+    board running the unix VM on this machine."""
     files: dict[str, bytes] = {}
     for src in _sources(root):
         rel = src.relative_to(root).as_posix()
+        where = "" if rel in ROOT_FILES else FIRST_SLOT
         if compiled and rel not in KEEP_SOURCE:
-            files[rel[:-3] + ".mpy"] = _compile(src, rel, arch)
+            # -s names the module by its path in the slot, the same in every slot and release
+            files[where + rel[:-3] + ".mpy"] = _compile(src, rel, arch)
         else:
-            files[rel] = src.read_bytes()
+            files[where + rel] = src.read_bytes()
     return files
 
 
@@ -80,9 +88,13 @@ def node_config(
     zone: str,
     interval_s: float = 60,
     wifi: dict[str, str] | None = None,
+    release_keys: Sequence[tuple[int, int]] = (),
+    hw: str = "emu-x64",
     **extra: Any,
 ) -> bytes:
-    """node.json, the node's configuration file, as the provisioning step writes it."""
+    """node.json, the node's configuration file, as the provisioning step writes it.
+    ``release_keys`` are the (n, e) of the RSA release keys the node trusts for updates;
+    ``hw`` the hardware target it accepts releases for (``esp32`` or ``emu-x64``)."""
     cfg: dict[str, Any] = {
         "id": node_id,
         "kid": key_id,
@@ -92,6 +104,8 @@ def node_config(
         "mqtt": {"host": mqtt_host, "port": mqtt_port, "user": node_id, "password": mqtt_password},
         "sensors": sensors,
         "interval_s": interval_s,
+        "hw": hw,
+        "release_keys": [{"n": format(n, "x"), "e": e} for n, e in release_keys],
     }
     cfg.update(extra)
     return json.dumps(cfg, indent=1).encode()

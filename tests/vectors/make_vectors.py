@@ -6,15 +6,18 @@ the firmware, inside the MicroPython VM, produces the same bytes and MACs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from protocol import ota
 from protocol.codec import encode_ack, encode_reading, encode_state, sign
 
 HERE = Path(__file__).parent
 SECRET = bytes(range(32))
 OTHER_SECRET = bytes(range(100, 132))
+MANIFEST_NOW = 1764259200
 
 
 def _reading(name: str, secret: bytes, **kw: Any) -> dict[str, Any]:
@@ -154,8 +157,76 @@ def refusals() -> list[dict[str, Any]]:
     ]
 
 
+def ota_messages() -> list[dict[str, Any]]:
+    """The four OTA messages (docs/protocol.md, "Over-the-air updates"), node ang-0001."""
+    h = "9f" * 32
+    data = bytes(range(256)) * 2
+    bodies = [
+        ("offer", "o", {"ver": "0.2.0", "mh": h, "ml": 2893},
+         ota.encode_offer("ang-0001", 1, 1764259200, "0.2.0", h, 2893)),
+        ("request", "q", {"h": h, "o": 1024, "l": 512},
+         ota.encode_request("ang-0001", 1, 1764259201, h, 1024, 512)),
+        ("chunk", "d", {"h": h, "o": 1024, "b_hex": data.hex(), "ch": ota.chunk_hash(data)},
+         ota.encode_chunk("ang-0001", 1, 1764259202, h, 1024, data)),
+        ("progress_refused", "p", {"ver": "0.2.0", "st": "refused", "why": "expired"},
+         ota.encode_progress("ang-0001", 1, 1764259203, "0.2.0", "refused", "expired")),
+        ("progress_confirmed", "p", {"ver": "0.2.0", "st": "confirmed", "why": ""},
+         ota.encode_progress("ang-0001", 1, 1764259204, "0.2.0", "confirmed", "")),
+    ]
+    out = []
+    for name, kind, fields, body in bodies:
+        t = 1764259200 + len(out)
+        out.append({"name": name, "secret_hex": SECRET.hex(),
+                    "input": {"y": kind, "node": "ang-0001", "kid": 1, "t": t, **fields},
+                    "body": body.decode(), "message": sign(SECRET, body).decode()})
+    return out
+
+
+def manifests() -> dict[str, Any]:
+    """Signed manifests made by protocol/manifest.py and what a node (emu-x64, running 0.1.0,
+    secure version 1, at MANIFEST_NOW) must answer. New keys each time this runs."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from protocol import manifest as mf
+
+    key, other = (rsa.generate_private_key(public_exponent=65537, key_size=3072) for _ in "ab")
+    now = MANIFEST_NOW
+    files = mf.file_entries({"node.mpy": b"node code " * 400, "sensors/pm.mpy": b"pm code"})
+
+    def signed(k: rsa.RSAPrivateKey = key, *, ver: str = "0.2.0", hw: str = "emu-x64",
+               sv: int = 1, exp: int = now + 86400) -> bytes:
+        body = mf.encode_body(version=ver, hardware=hw, secure_version=sv, expires=exp,
+                              created=min(now, exp - 1), files=files)
+        return mf.sign_body(body, k)
+
+    good = signed()
+    tampered = good.replace(b'"ver":"0.2.0"', b'"ver":"0.9.0"')
+    forged = signed(other).replace(mf.key_id(other.public_key()).encode(),
+                                   mf.key_id(key.public_key()).encode())
+    cases = [
+        ("good", good, None),
+        ("tampered_body", tampered, "bad_signature"),
+        ("other_key", signed(other), "unknown_key"),
+        ("other_key_under_trusted_id", forged, "bad_signature"),
+        ("expired", signed(exp=now - 1), "expired"),
+        ("downgrade", signed(ver="0.1.0"), "downgrade"),
+        ("wrong_hw", signed(hw="esp32"), "wrong_hw"),
+        ("old_secure_version", signed(sv=0), "secver"),
+        ("unsigned", good.split(b"\n")[0], "malformed"),
+    ]
+    n, e = mf.public_numbers(key.public_key())
+    return {
+        "key": {"n": format(n, "x"), "e": e, "kid": mf.key_id(key.public_key())},
+        "node": {"hw": "emu-x64", "running": "0.1.0", "min_sv": 1, "now": now},
+        "cases": [{"name": name, "manifest_hex": data.hex(), "reason": reason,
+                   "digest": hashlib.sha256(data).hexdigest()} for name, data, reason in cases],
+    }
+
+
 def main() -> None:
+    (HERE / "manifests.json").write_text(json.dumps(manifests(), indent=1) + "\n")
     for name, data in [
+        ("ota", ota_messages()),
         ("readings", readings()),
         ("acks", acks()),
         ("states", states()),
