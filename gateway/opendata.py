@@ -4,12 +4,9 @@ Input is only :class:`gateway.anonymize.PublishedCell` (zone-level, noisy counts
 applied): this module adds no personal data and cannot bypass the anonymisation. A location is
 the zone's centroid (privacy rule 4: never a node's position).
 
-One entity per zone, window and model: ``AirQualityObserved`` (PM2.5, PM10),
-``NoiseLevelObserved`` (LAeq = energy mean of LAeq, LAmax = maximum of LAmax),
-``WeatherObserved`` (temperature, relative humidity as a FRACTION 0..1, pressure) and
-``CrowdFlowObserved`` (people count). The count of readings and the statistics ride as
-NGSI-LD sub-properties of each measured property, which the keyValues form drops.
-Bin fill and soil moisture have no model here: they are in the CSV only.
+The Smart Data Models mapping is ``protocol/smart_data_models.py``, shared with the fleet
+(LAeq here is the energy mean of LAeq, LAmax the maximum of LAmax); the keyValues form drops
+the statistics' sub-properties.
 """
 
 from __future__ import annotations
@@ -19,44 +16,13 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from gateway.anonymize import PublishedCell
 from protocol.metrics import METRICS
+from protocol.smart_data_models import FIELDS, entity, iso, measured
 
 __all__ = ["CSV_COLUMNS", "Zone", "csv_text", "key_values", "load_zones", "ngsi_entities"]
-
-_CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-_SDM = "https://raw.githubusercontent.com/smart-data-models/"
-_CONTEXT = {
-    "AirQualityObserved": _SDM + "dataModel.Environment/master/context.jsonld",
-    "NoiseLevelObserved": _SDM + "dataModel.Environment/master/context.jsonld",
-    "WeatherObserved": _SDM + "dataModel.Weather/master/context.jsonld",
-    "CrowdFlowObserved": _SDM + "dataModel.Transportation/master/context.jsonld",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    model: str
-    attr: str
-    unit_code: str  # UN/CEFACT common code, as the Smart Data Models use
-    factor: float = 1.0  # published value = our value * factor
-    use_max: bool = False  # publish the window's maximum (LAmax), not its mean
-
-
-_FIELDS: dict[str, _Field] = {
-    "pm25_ugm3": _Field("AirQualityObserved", "pm25", "GQ"),
-    "pm10_ugm3": _Field("AirQualityObserved", "pm10", "GQ"),
-    "laeq_db": _Field("NoiseLevelObserved", "LAeq", "2N"),
-    "lamax_db": _Field("NoiseLevelObserved", "LAmax", "2N", use_max=True),
-    "temp_c": _Field("WeatherObserved", "temperature", "CEL"),
-    "rh_pct": _Field("WeatherObserved", "relativeHumidity", "C62", factor=0.01),
-    "p_hpa": _Field("WeatherObserved", "atmosphericPressure", "A97"),
-    "people_n": _Field("CrowdFlowObserved", "peopleCount", "IE"),
-}
-_INTERVAL_DATED = frozenset({"NoiseLevelObserved", "CrowdFlowObserved"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,33 +44,6 @@ def load_zones(doc: Mapping[str, Any]) -> dict[str, Zone]:
         raise ValueError(f"malformed zones document: {exc!r}") from exc
 
 
-def _iso(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _prop(value: Any, **extra: Any) -> dict[str, Any]:
-    return {"type": "Property", "value": value, **extra}
-
-
-def _scaled(x: float | None, factor: float) -> float | None:
-    return None if x is None else round(x * factor, 6)
-
-
-def _measured(cell: PublishedCell, f: _Field) -> dict[str, Any]:
-    observed = {"observedAt": _iso(cell.end), "unitCode": f.unit_code}
-    count = _prop(cell.n)
-    if cell.people is not None:
-        return _prop(cell.people, **observed, observationCount=count)
-    value = cell.max if f.use_max else cell.mean
-    prop = _prop(_scaled(value, f.factor), **observed, observationCount=count)
-    if not f.use_max:
-        prop["minOverTime"] = _prop(_scaled(cell.min, f.factor))
-        prop["maxOverTime"] = _prop(_scaled(cell.max, f.factor))
-        if cell.p95 is not None:
-            prop["percentile95"] = _prop(_scaled(cell.p95, f.factor))
-    return prop
-
-
 def ngsi_entities(
     cells: Iterable[PublishedCell],
     zones: Mapping[str, Zone],
@@ -117,7 +56,7 @@ def ngsi_entities(
     unknown zone are a ValueError (their centroid is unknown, and guessing one is not an option)."""
     groups: dict[tuple[str, str, int, int], list[PublishedCell]] = defaultdict(list)
     for c in cells:
-        f = _FIELDS.get(c.metric)
+        f = FIELDS.get(c.metric)
         if f is not None:
             groups[(f.model, c.zone, c.start, c.end)].append(c)
     out = []
@@ -125,28 +64,22 @@ def ngsi_entities(
         zone = zones.get(zone_id)
         if zone is None:
             raise ValueError(f"unknown zone {zone_id!r}")
-        span = f"{_iso(start)}/{_iso(end)}"
-        entity: dict[str, Any] = {
-            "id": f"urn:ngsi-ld:{model}:territoire:{zone.id}:{_iso(start)}:{end - start}s",
-            "type": model,
-            "dateObserved": _prop(span if model in _INTERVAL_DATED else _iso(end)),
-            "dateObservedFrom": _prop(_iso(start)),
-            "dateObservedTo": _prop(_iso(end)),
-            "location": {
-                "type": "GeoProperty",
-                "value": {"type": "Point", "coordinates": [zone.lon, zone.lat]},
-            },
-            "address": _prop(
-                {"addressLocality": city, "addressCountry": "FR", "district": zone.name}
-            ),
-            "areaServed": _prop(zone.name),
-            "dataProvider": _prop(data_provider),
-            "source": _prop(source),
+        props = {
+            FIELDS[c.metric].attr: measured(c, FIELDS[c.metric], c.end)
+            for c in sorted(group, key=lambda c: c.metric)
         }
-        for c in sorted(group, key=lambda c: c.metric):
-            entity[_FIELDS[c.metric].attr] = _measured(c, _FIELDS[c.metric])
-        entity["@context"] = [_CONTEXT[model], _CORE_CONTEXT]
-        out.append(entity)
+        out.append(
+            entity(
+                model,
+                (zone.id, zone.name, zone.lat, zone.lon),
+                start,
+                end,
+                props,
+                city=city,
+                data_provider=data_provider,
+                source=source,
+            )
+        )
     return out
 
 
@@ -191,7 +124,7 @@ def csv_text(cells: Iterable[PublishedCell], zones: Mapping[str, Zone]) -> str:
         if zone is None:
             raise ValueError(f"unknown zone {c.zone!r}")
         row: list[object] = [c.zone, zone.name, c.metric, METRICS[c.metric].unit]
-        row += [_iso(c.start), _iso(c.end), c.n]
+        row += [iso(c.start), iso(c.end), c.n]
         row += ["" if v is None else v for v in (c.mean, c.min, c.max, c.p95, c.people)]
         w.writerow(row)
     return buf.getvalue()

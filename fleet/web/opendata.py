@@ -1,11 +1,8 @@
 """NGSI-LD entities (FIWARE Smart Data Models) from the fleet's published aggregate rows.
 
 The same shapes as the gateway's open data (docs/privacy.md), built here from the fleet's own
-rows: the fleet never imports the gateway. One entity per zone, window and model:
-``AirQualityObserved`` (PM2.5, PM10), ``NoiseLevelObserved`` (LAeq mean, LAmax maximum),
-``WeatherObserved`` (temperature, relative humidity as a FRACTION 0..1, pressure) and
-``CrowdFlowObserved`` (people count). The count of readings and the statistics ride as
-NGSI-LD sub-properties of each measured property. Suppressed cells carry no value and are
+rows with the mapping both share (``protocol/smart_data_models.py``; the fleet never imports
+the gateway). Suppressed cells carry no value and are
 left out, as are metrics without a model (bin fill, soil moisture: CSV only) and zones
 without a centroid (the models need a location, and a node's own is never published).
 """
@@ -14,46 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, Protocol
 
+from protocol.smart_data_models import FIELDS, MODELS, CellValues, entity, measured
+
 __all__ = ["FIELDS", "MODELS", "AggregateRow", "ZoneCentroid", "cell_entities", "ngsi_entities"]
 
-_CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-_SDM = "https://raw.githubusercontent.com/smart-data-models/"
-CONTEXTS = {
-    "AirQualityObserved": _SDM + "dataModel.Environment/master/context.jsonld",
-    "NoiseLevelObserved": _SDM + "dataModel.Environment/master/context.jsonld",
-    "WeatherObserved": _SDM + "dataModel.Weather/master/context.jsonld",
-    "CrowdFlowObserved": _SDM + "dataModel.Transportation/master/context.jsonld",
-}
-MODELS = tuple(CONTEXTS)
 
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    model: str
-    attr: str
-    unit_code: str  # UN/CEFACT common code, as the Smart Data Models use
-    factor: float = 1.0  # published value = our value * factor
-    use_max: bool = False  # publish the window's maximum (LAmax), not its mean
-
-
-FIELDS: dict[str, Field] = {
-    "pm25_ugm3": Field("AirQualityObserved", "pm25", "GQ"),
-    "pm10_ugm3": Field("AirQualityObserved", "pm10", "GQ"),
-    "laeq_db": Field("NoiseLevelObserved", "LAeq", "2N"),
-    "lamax_db": Field("NoiseLevelObserved", "LAmax", "2N", use_max=True),
-    "temp_c": Field("WeatherObserved", "temperature", "CEL"),
-    "rh_pct": Field("WeatherObserved", "relativeHumidity", "C62", factor=0.01),
-    "p_hpa": Field("WeatherObserved", "atmosphericPressure", "A97"),
-    "people_n": Field("CrowdFlowObserved", "peopleCount", "IE"),
-}
-_INTERVAL_DATED = frozenset({"NoiseLevelObserved", "CrowdFlowObserved"})
-
-
-class AggregateRow(Protocol):
+class AggregateRow(CellValues, Protocol):
     """What is read of a published cell (``fleet.models.Aggregate`` has these)."""
 
     @property
@@ -65,18 +31,6 @@ class AggregateRow(Protocol):
     @property
     def period_s(self) -> int: ...
     @property
-    def n(self) -> int | None: ...
-    @property
-    def mean(self) -> float | None: ...
-    @property
-    def min(self) -> float | None: ...
-    @property
-    def max(self) -> float | None: ...
-    @property
-    def p95(self) -> float | None: ...
-    @property
-    def people(self) -> int | None: ...
-    @property
     def suppressed(self) -> bool: ...
 
 
@@ -86,33 +40,6 @@ class ZoneCentroid:
     name: str
     lat: float
     lon: float
-
-
-def _iso(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _prop(value: Any, **extra: Any) -> dict[str, Any]:
-    return {"type": "Property", "value": value, **extra}
-
-
-def _scaled(x: float | None, factor: float) -> float | None:
-    return None if x is None else round(x * factor, 6)
-
-
-def _measured(row: AggregateRow, f: Field) -> dict[str, Any]:
-    observed = {"observedAt": _iso(row.start + row.period_s), "unitCode": f.unit_code}
-    count = _prop(row.n)
-    if row.people is not None:
-        return _prop(row.people, **observed, observationCount=count)
-    value = row.max if f.use_max else row.mean
-    prop = _prop(_scaled(value, f.factor), **observed, observationCount=count)
-    if not f.use_max:
-        prop["minOverTime"] = _prop(_scaled(row.min, f.factor))
-        prop["maxOverTime"] = _prop(_scaled(row.max, f.factor))
-        if row.p95 is not None:
-            prop["percentile95"] = _prop(_scaled(row.p95, f.factor))
-    return prop
 
 
 def _publishable(row: AggregateRow) -> bool:
@@ -141,28 +68,19 @@ def cell_entities(
     for model in sorted(by_model):
         group = sorted(by_model[model], key=lambda r: r.metric)
         start, end = group[0].start, group[0].start + group[0].period_s
-        span = f"{_iso(start)}/{_iso(end)}"
-        entity: dict[str, Any] = {
-            "id": f"urn:ngsi-ld:{model}:territoire:{zone.id}:{_iso(start)}:{end - start}s",
-            "type": model,
-            "dateObserved": _prop(span if model in _INTERVAL_DATED else _iso(end)),
-            "dateObservedFrom": _prop(_iso(start)),
-            "dateObservedTo": _prop(_iso(end)),
-            "location": {
-                "type": "GeoProperty",
-                "value": {"type": "Point", "coordinates": [zone.lon, zone.lat]},
-            },
-            "address": _prop(
-                {"addressLocality": city, "addressCountry": "FR", "district": zone.name}
-            ),
-            "areaServed": _prop(zone.name),
-            "dataProvider": _prop(data_provider),
-            "source": _prop(source),
-        }
-        for row in group:
-            entity[FIELDS[row.metric].attr] = _measured(row, FIELDS[row.metric])
-        entity["@context"] = [CONTEXTS[model], _CORE_CONTEXT]
-        out.append(entity)
+        props = {FIELDS[r.metric].attr: measured(r, FIELDS[r.metric], end) for r in group}
+        out.append(
+            entity(
+                model,
+                (zone.id, zone.name, zone.lat, zone.lon),
+                start,
+                end,
+                props,
+                city=city,
+                data_provider=data_provider,
+                source=source,
+            )
+        )
     return out
 
 
