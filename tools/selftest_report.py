@@ -14,7 +14,16 @@ from typing import Any
 from protocol.codec import format_value
 from protocol.metrics import BATTERY, METRICS
 
-__all__ = ["Check", "SelftestReport", "parse_selftest"]
+__all__ = ["Check", "SelftestReport", "parse_selftest", "selftest_code"]
+
+
+def selftest_code(timeout_ms: int) -> str:
+    """What the REPL runs: the app lives in a slot (docs/ota.md), which the loader puts on
+    sys.path only when it boots the app, so put the running slot there first."""
+    return (
+        "import sys, main\nsys.path.insert(0, main.running())\n"
+        f"import selftest\nselftest.run({int(timeout_ms)})"
+    )
 
 # the firmware's live heap peaks at 69-74 KB of 100 KB (docs/firmware.md): less free than this
 # with the self-test's modules loaded leaves the node no margin for a burst of messages

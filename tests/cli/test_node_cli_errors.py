@@ -101,10 +101,10 @@ def test_corrupt_bundle_is_refused_before_touching_the_board(prov: Path, tmp_pat
     for name, data in firmware_files(arch="xtensawin").items():
         (bundle / name).parent.mkdir(parents=True, exist_ok=True)
         (bundle / name).write_bytes(data)
-    (bundle / "node.mpy").write_bytes(b"\x00" * 100)
+    (bundle / "a" / "node.mpy").write_bytes(b"\x00" * 100)
     p = territoire("node", "flash", "--config", str(prov), "--port", "/dev/ttyUSB97",
                    "--bundle", str(bundle))
-    fails(p, 2, "firmware bundle: node.mpy: not a compiled MicroPython module")
+    fails(p, 2, "firmware bundle: a/node.mpy: not a compiled MicroPython module")
 
 
 def test_corrupt_micropython_image(prov: Path, tmp_path: Path) -> None:

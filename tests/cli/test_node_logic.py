@@ -100,11 +100,11 @@ def test_the_built_bundle_passes_its_checks_and_foreign_ones_do_not() -> None:
     check_bundle(files, "x64")
     with pytest.raises(BundleError, match="another chip"):
         check_bundle(files, "xtensawin")  # sound.mpy holds x64 native code
-    broken = {**files, "node.mpy": b"garbage"}
-    with pytest.raises(BundleError, match=r"node\.mpy: not a compiled MicroPython module"):
+    broken = {**files, "a/node.mpy": b"garbage"}
+    with pytest.raises(BundleError, match=r"a/node\.mpy: not a compiled MicroPython module"):
         check_bundle(broken, "x64")
-    missing = {k: v for k, v in files.items() if not k.startswith("selftest")}
-    with pytest.raises(BundleError, match=r"selftest\.mpy is missing"):
+    missing = {k: v for k, v in files.items() if not k.startswith("a/selftest")}
+    with pytest.raises(BundleError, match=r"a/selftest\.mpy is missing"):
         check_bundle(missing, "x64")
     with pytest.raises(BundleError, match="provisioning file"):
         check_bundle({**files, "node.json": b"{}"}, "x64")
