@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,17 @@ from tools.emulator import EmulatedNode
 from tools.fleet_standin import FleetStandIn, Release
 from tools.territory import plan_nodes
 
-__all__ = ["Lab", "app_files", "build_release", "lab", "release_key", "with_version"]
+__all__ = [
+    "BOOTED",
+    "Lab",
+    "app_files",
+    "build_release",
+    "gateway_metrics",
+    "lab",
+    "release_key",
+    "wait_for",
+    "with_version",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 NOW_SLACK_S = 600
@@ -93,6 +103,41 @@ def build_release(
     return Release(release_id, version, hardware, signed, by_hash)
 
 
+def gateway_metrics(http_port: int) -> dict[str, float]:
+    """The gateway's Prometheus text as {series: value}."""
+    text = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=10).text
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def wait_for(
+    what: str,
+    predicate: Callable[[], object],
+    timeout: float,
+    nodes: Mapping[str, EmulatedNode],
+    gateway_log: Path,
+    *,
+    poll_s: float = 0.1,
+    console_chars: int = 3000,
+) -> None:
+    """Until ``predicate()``; on timeout an AssertionError with the consoles and gateway log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll_s)
+    consoles = "\n".join(
+        f"--- {n} ---\n{node.console()[-console_chars:]}" for n, node in nodes.items()
+    )
+    lines = gateway_log.read_text().splitlines() if gateway_log.exists() else []
+    log = "\n".join(x for x in lines if "HTTP Request" not in x)[-3000:]
+    raise AssertionError(f"timed out waiting for {what}\n{consoles}\n--- gateway ---\n{log}")
+
+
 @dataclass
 class Lab:
     workdir: Path
@@ -104,13 +149,7 @@ class Lab:
     nodes: dict[str, EmulatedNode] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
-        text = httpx.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=10).text
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                out[name] = float(value)
-        return out
+        return gateway_metrics(self.http_port)
 
     def running(self, node_id: str) -> tuple[str, str] | None:
         """(version, slot) of the node's last boot that got as far as the app."""
@@ -123,17 +162,7 @@ class Lab:
         ]
 
     def wait(self, what: str, predicate: Callable[[], object], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        consoles = "\n".join(
-            f"--- {n} ---\n{node.console()[-3000:]}" for n, node in self.nodes.items()
-        )
-        lines = self.gateway_log.read_text().splitlines() if self.gateway_log.exists() else []
-        log = "\n".join(x for x in lines if "HTTP Request" not in x)[-3000:]
-        raise AssertionError(f"timed out waiting for {what}\n{consoles}\n--- gateway ---\n{log}")
+        wait_for(what, predicate, timeout, self.nodes, self.gateway_log)
 
 
 def _gateway_conf(

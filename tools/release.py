@@ -144,12 +144,19 @@ class Built:
 
 
 def build(
-    *, hardware: str, version: str, secure_version: int, expires_days: int, out: Path, now: int
+    *,
+    hardware: str,
+    version: str,
+    secure_version: int,
+    expires_days: int,
+    out: Path,
+    now: int,
+    root: Path = bundle.FIRMWARE_DIR,
 ) -> Built:
-    """Compile and write the unsigned bundle."""
+    """Compile ``root`` (the firmware tree) and write the unsigned bundle."""
     if not 1 <= expires_days <= 3650:
         raise ReleaseError("--expires-days must be 1..3650")
-    files = release_files(hardware, version)
+    files = release_files(hardware, version, root)
     try:
         body = encode_body(
             version=version,

@@ -214,6 +214,12 @@ class OtaStatusItem(BaseModel):
     why: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
     at: int = Field(ge=0, le=_MAX_UNIX)
 
+    @field_validator("why", mode="before")
+    @classmethod
+    def _no_reason(cls, v: object) -> object:
+        # nodes (and so gateways) send "why": "" with every report that is not a refusal
+        return None if v == "" else v
+
 
 class OtaStatusRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -107,6 +107,21 @@ def test_error_threshold_pauses_by_itself_and_the_second_group_never_gets_a_targ
     assert [e.actor for e in ev] == ["system"]
 
 
+def test_status_items_as_gateways_send_them_with_an_empty_reason_are_applied(
+    world: World, fleet: dict[str, Any], operator: dict[str, str]
+) -> None:
+    """The node's progress message always carries ``why`` ("" unless refused) and the gateway
+    forwards it as is: the fleet takes "" as no reason, not as a malformed batch."""
+    ro = start(world, operator, fleet["release"]["id"], target={"zones": [world.zone]})
+    canaries = group_of(ro, 0)
+    r = ota_status(world.client, world.gw_a, [item(n, "confirmed", why="") for n in canaries])
+    assert r.status_code == 200, r.text
+    assert r.json()["applied"] == 2
+    after = rollout(world, ro["id"])
+    assert after["groups"][0]["confirmed"] == 2
+    assert {n["why"] for n in after["nodes"] if n["node_id"] in canaries} == {None}
+
+
 def test_operator_pauses_resumes_and_aborts_and_each_is_audited(
     world: World, fleet: dict[str, Any], operator: dict[str, str], engine: Engine
 ) -> None:
