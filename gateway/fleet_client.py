@@ -47,12 +47,23 @@ API = "/api/v1"
 SEAL_LABEL = b"territoire/v1 node-secret|"
 
 
+def refused_for_good(status_code: int | None) -> bool:
+    """A 4xx other than timeout, rate limit or auth: resending the same request cannot help.
+    (401/403 are not final: a re-enrolled gateway gets through again.)"""
+    code = status_code
+    return code is not None and 400 <= code < 500 and code not in (401, 403, 408, 429)
+
+
 class FleetError(Exception):
     """The fleet refused or could not be reached; ``status_code`` when it answered."""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+    @property
+    def permanent(self) -> bool:
+        return refused_for_good(self.status_code)
 
 
 def _load_key(path: Path) -> bytes:
@@ -98,8 +109,9 @@ def signed_headers(
     }
 
 
-def open_sealed_secret(sealing: X25519PrivateKey, sealed_b64: str, node_id: str,
-                       key_id: int) -> bytes | None:
+def open_sealed_secret(
+    sealing: X25519PrivateKey, sealed_b64: str, node_id: str, key_id: int
+) -> bytes | None:
     """docs/fleet.md, "Node secrets for a gateway": None when the blob is not for us."""
     try:
         blob = base64.urlsafe_b64decode(sealed_b64 + "=" * (-len(sealed_b64) % 4))
@@ -111,7 +123,8 @@ def open_sealed_secret(sealing: X25519PrivateKey, sealed_b64: str, node_id: str,
     shared = sealing.exchange(X25519PublicKey.from_public_bytes(eph_pub))
     aad = SEAL_LABEL + f"{node_id}|{key_id}".encode()
     key = HKDF(
-        algorithm=SHA256(), length=32,
+        algorithm=SHA256(),
+        length=32,
         salt=eph_pub + sealing.public_key().public_bytes_raw(),
         info=SEAL_LABEL + aad,
     ).derive(shared)
@@ -155,8 +168,7 @@ def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any
                     expires[int(k["key_id"])] = int(k["expires_at"])
             revoked = bool(node.get("revoked"))
             zone = str(node.get("zone_id") or "")
-            store.upsert_node(NodeRecord(node_id, zone, {} if revoked else keys, revoked,
-                                         expires))
+            store.upsert_node(NodeRecord(node_id, zone, {} if revoked else keys, revoked, expires))
         store.kv_set("fleet_cursor", str(int(page["cursor"])).encode())
         db.execute("COMMIT")
     except BaseException:
@@ -165,8 +177,14 @@ def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any
     return SyncResult(int(page["cursor"]), bool(page.get("more")), changed, refused)
 
 
-async def _request(client: httpx.AsyncClient, identity: Identity, method: str, target: str,
-                   body: bytes = b"", extra: dict[str, str] | None = None) -> httpx.Response:
+async def _request(
+    client: httpx.AsyncClient,
+    identity: Identity,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    extra: dict[str, str] | None = None,
+) -> httpx.Response:
     headers = signed_headers(identity, method, target, body, time.time())
     if body:
         headers["Content-Type"] = "application/json"
@@ -178,11 +196,13 @@ async def _request(client: httpx.AsyncClient, identity: Identity, method: str, t
 
 
 async def enroll(base_url: str, identity: Identity, token: str) -> None:
-    body = orjson.dumps({
-        "token": token,
-        "ed25519_public_key": identity.signing.public_key().public_bytes_raw().hex(),
-        "x25519_public_key": identity.sealing.public_key().public_bytes_raw().hex(),
-    })
+    body = orjson.dumps(
+        {
+            "token": token,
+            "ed25519_public_key": identity.signing.public_key().public_bytes_raw().hex(),
+            "x25519_public_key": identity.sealing.public_key().public_bytes_raw().hex(),
+        }
+    )
     async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
         r = await _request(client, identity, "POST", f"{API}/gateway/enroll", body)
     if r.status_code != 200:
@@ -197,16 +217,18 @@ def _cursor(store: Store) -> tuple[int, bytes | None]:
     return (int(raw.decode()) if raw else 0), store.kv_get("fleet_etag")
 
 
-async def sync_once(client: httpx.AsyncClient, store: Store, identity: Identity,
-                    run_db: DbRunner) -> int:
+async def sync_once(
+    client: httpx.AsyncClient, store: Store, identity: Identity, run_db: DbRunner
+) -> int:
     """Fetch and apply every page of changes; returns the number of nodes changed (0 when the
     fleet answered 304: nothing changed). Store access goes through ``run_db``."""
     changed = 0
     while True:
         cursor, etag = await run_db(lambda: _cursor(store))
         extra = {"If-None-Match": etag.decode()} if etag else {}
-        r = await _request(client, identity, "GET", f"{API}/gateway/sync?cursor={cursor}",
-                           extra=extra)
+        r = await _request(
+            client, identity, "GET", f"{API}/gateway/sync?cursor={cursor}", extra=extra
+        )
         if r.status_code == 304:
             return changed
         if r.status_code != 200:

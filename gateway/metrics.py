@@ -106,7 +106,7 @@ def render(
     metric(
         "evicted_total",
         "counter",
-        "Records evicted because the disk bound was reached.",
+        "Records dropped: the disk bound was reached, or the fleet refused them for good.",
         labelled("kind", dict(m.evicted)) or [('{kind="none"}', 0)],
     )
     metric("disk_bytes", "gauge", "Bytes used by the gateway database.", [("", disk_bytes)])

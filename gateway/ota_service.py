@@ -162,7 +162,20 @@ class OtaRelay:
         if not items:
             return False
         bid = f"{gateway}:ota:{items[0].id}-{items[-1].id}"
-        await post_ota_status(client, self.identity, bid, [orjson.loads(i.body) for i in items])
+        try:
+            await post_ota_status(client, self.identity, bid, [orjson.loads(i.body) for i in items])
+        except FleetError as exc:
+            if not exc.permanent:
+                raise
+            # the fleet will never take this batch: retrying would hold every later report
+            # behind it, so it is set aside, counted and logged with the fleet's reason
+            self.counters.evicted["ota_status_refused_by_fleet"] += len(items)
+            log.error(  # noqa: TRY400 - the reason is the message; no traceback for an operator
+                "fleet refused OTA status batch %s for good (%d reports dropped): %s",
+                bid,
+                len(items),
+                exc,
+            )
         await self.run_db(lambda: self.store.outbox_remove([i.id for i in items]))
         return True
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from gateway.fleet_client import Identity, signed_headers
+from gateway.fleet_client import Identity, refused_for_good, signed_headers
 
 __all__ = ["HttpUplink", "Uplink", "UplinkError", "backoff_s", "batch_id"]
 
@@ -28,10 +28,7 @@ class UplinkError(Exception):
 
     @property
     def permanent(self) -> bool:
-        """A 4xx other than timeout, rate limit or auth: resending the same batch cannot help.
-        (401/403 are not permanent: a re-enrolled gateway gets through again.)"""
-        code = self.status_code
-        return code is not None and 400 <= code < 500 and code not in (401, 403, 408, 429)
+        return refused_for_good(self.status_code)
 
 
 class Uplink(Protocol):
@@ -64,5 +61,6 @@ class HttpUplink:
         except httpx.HTTPError as exc:
             raise UplinkError(f"fleet unreachable: {exc}") from exc
         if resp.status_code >= 300:
-            raise UplinkError(f"fleet answered {resp.status_code}: {resp.text[:200]}",
-                              resp.status_code)
+            raise UplinkError(
+                f"fleet answered {resp.status_code}: {resp.text[:200]}", resp.status_code
+            )

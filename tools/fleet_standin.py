@@ -47,6 +47,7 @@ class _State:
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent_bytes: Counter[str] = field(default_factory=Counter)  # object -> bytes sent
     refused: int = 0
+    status_answer: int = 200  # what POST /gateway/ota/status answers (a fleet that refuses)
 
 
 class FleetStandIn:
@@ -187,6 +188,9 @@ class FleetStandIn:
                 obj = json.loads(body)
                 path = self.path.strip("/")
                 with outer.lock:
+                    if path == "api/v1/gateway/ota/status" and outer.state.status_answer != 200:
+                        self._send(outer.state.status_answer, b'{"detail":"refused"}')
+                        return
                     if path == "api/v1/gateway/ota/status":
                         if obj["batch_id"] not in outer.state.batches:  # idempotent
                             outer.state.batches.add(obj["batch_id"])

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.config import OtaSettings
-from gateway.fleet_client import Identity
+from gateway.fleet_client import FleetError, Identity
 from gateway.metrics import Metrics
 from gateway.ota_cache import CacheFull, ObjectCache
 from gateway.ota_relay import Bucket, Target, due_offers, judge_request, parse_document
@@ -175,4 +175,36 @@ async def test_release_downloaded_once_verified_and_fetched_again_after_pruning(
             await relay.poll_once(client)
             assert 3 not in relay.ready
             assert relay.counters.ota_releases_refused["bad_signature"] == 1
+    store.close()
+
+
+async def test_status_batch_the_fleet_refuses_for_good_is_dropped_counted_and_unblocks_the_rest(
+    tmp_path: Path,
+) -> None:
+    identity = Identity.load(tmp_path, "gw")
+    store = Store(tmp_path / "gw.db")
+
+    async def run_db(fn: Any) -> Any:
+        return fn()
+
+    metrics = Metrics()
+    relay = OtaRelay(
+        OtaSettings(), ObjectCache(tmp_path / "ota", 1 << 20), store, identity, run_db, metrics
+    )
+    report = b'{"node_id":"ang-0001","ver":"0.2.0","st":"confirmed","why":"","at":1}'
+    with FleetStandIn(identity.signing.public_key()) as fleet:
+        async with httpx.AsyncClient(base_url=fleet.url) as client:
+            store.outbox_add("ota", [report], 1.0)
+            fleet.state.status_answer = 503  # down for now: kept, the error goes up for backoff
+            with pytest.raises(FleetError):
+                await relay.forward_once(client, "gw")
+            assert len(store.outbox_peek(10, ("ota",))) == 1
+            fleet.state.status_answer = 422  # never acceptable: dropped, counted
+            assert await relay.forward_once(client, "gw")
+            assert store.outbox_peek(10, ("ota",)) == []
+            assert metrics.evicted["ota_status_refused_by_fleet"] == 1
+            fleet.state.status_answer = 200  # the next report is not held behind it
+            store.outbox_add("ota", [report.replace(b"ang-0001", b"ang-0002")], 2.0)
+            assert await relay.forward_once(client, "gw")
+            assert [s["node_id"] for s in fleet.statuses()] == ["ang-0002"]
     store.close()
