@@ -79,6 +79,7 @@ class FleetSettings:
 class UplinkSettings:
     batch_max: int = 500
     interval_s: float = 10.0
+    health_interval_s: float = 30.0  # how often the nodes' health is snapshotted for the fleet
     timeout_s: float = 20.0
     backoff_cap_s: float = 300.0
 

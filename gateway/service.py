@@ -334,7 +334,7 @@ class Gateway:
 
     async def _health_loop(self) -> None:
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(self.s.uplink.health_interval_s)
             now = time.time()
             await self._db(functools.partial(self._snapshot_health, now))
 
