@@ -59,13 +59,6 @@ def bootable(slot):
     return False
 
 
-def running():
-    """The slot the technician's REPL commands import from (the running one, never a trial).
-    Reads the record only: a REPL session must not count as a boot."""
-    run = (load()[0] or {}).get("run") or "a"
-    return run if bootable(run) else ("b" if run == "a" else "a")
-
-
 def pick(st, cause):
     """(slot to run, whether the state changed). Pure apart from bootable()."""
     if st is None:

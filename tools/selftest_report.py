@@ -19,11 +19,17 @@ __all__ = ["Check", "SelftestReport", "parse_selftest", "selftest_code"]
 
 def selftest_code(timeout_ms: int) -> str:
     """What the REPL runs: the app lives in a slot (docs/ota.md), which the loader puts on
-    sys.path only when it boots the app, so put the running slot there first."""
+    sys.path only when it boots the app. The running slot is read from the loader's record
+    here, over the REPL, rather than by a function in the loader: the loader stays resident
+    in the node's heap, which has no byte to spare on a noise node."""
     return (
-        "import sys, main\nsys.path.insert(0, main.running())\n"
+        "import sys, main\n"
+        "st = main.load()[0] or {}\n"
+        "run = st.get('run') or 'a'\n"
+        "sys.path.insert(0, run if main.bootable(run) else ('b' if run == 'a' else 'a'))\n"
         f"import selftest\nselftest.run({int(timeout_ms)})"
     )
+
 
 # the firmware's live heap peaks at 69-74 KB of 100 KB (docs/firmware.md): less free than this
 # with the self-test's modules loaded leaves the node no margin for a burst of messages
