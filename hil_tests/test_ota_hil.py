@@ -114,11 +114,16 @@ def test_release_that_crashes_at_start_rolls_back_by_itself_and_reports_it(
         assert node.console().count("loader: slot b trial") == 3
         assert "broken release" in node.console()
         t.wait("old version running", lambda: t.running(node_id) == ("0.1.0", "a"), 30)
-        # it keeps working on the old version: readings still flow after the rollback
-        measured = int(STATUS_LINE.findall(node.console())[-1])
+        # it keeps working on the old version: readings still flow after the rollback (status
+        # lines of the boot after it; the offer may have come before the node's first one)
+        def since_rollback() -> list[str]:
+            return STATUS_LINE.findall(node.console().rsplit("--- boot", 1)[-1])
+
+        t.wait("a status line after the rollback", lambda: bool(since_rollback()), 60)
+        measured = int(since_rollback()[-1])
         t.wait(
             "readings after the rollback",
-            lambda: int(STATUS_LINE.findall(node.console())[-1]) > measured + 2,
+            lambda: int(since_rollback()[-1]) > measured + 2,
             30,
         )
         assert ("0.2.0", "confirmed", "") not in t.statuses(node_id)
