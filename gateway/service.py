@@ -256,8 +256,9 @@ class Gateway:
                     if time.monotonic() >= next_poll:
                         await self.ota.poll_once(client)
                         next_poll = time.monotonic() + self.s.ota.poll_interval_s
-                    while await self.ota.forward_once(client, self.s.name):
-                        pass
+                    sent = True
+                    while sent:  # drain the queued reports, batch by batch
+                        sent = await self.ota.forward_once(client, self.s.name)
                     attempt = 0
                     await asyncio.sleep(self.s.ota.status_interval_s)
                 except FleetError as exc:

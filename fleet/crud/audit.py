@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, SQLModel, col, select
 
-from fleet.models import AuditEvent
+from fleet.models import AuditEvent, utcnow
 
 __all__ = ["REDACTED", "SECRET_FIELDS", "list_events", "record", "snapshot"]
 
@@ -48,6 +48,24 @@ def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     data = obj if isinstance(obj, dict) else obj.model_dump()
     return {k: (REDACTED if k in SECRET_FIELDS else _plain(v)) for k, v in data.items()}
+
+
+class Revocable(Protocol):
+    revoked_at: datetime | None
+
+    def model_dump(self) -> dict[str, Any]: ...
+
+
+def revoke(
+    session: Session, row: Revocable, *, actor: str, action: str, entity_type: str,
+    entity_id: str | int,
+) -> None:
+    """Mark ``row`` revoked now and audit it with its state before and after."""
+    before = row.model_dump()
+    row.revoked_at = utcnow()
+    session.add(row)
+    record(session, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+           before=before, after=row.model_dump())
 
 
 def record(

@@ -207,17 +207,9 @@ def revoke_api_token(
     if row is None or (owner_id is not None and row.operator_id != owner_id):
         raise NotFound("no such token")
     if row.revoked_at is None:
-        before = row.model_dump()
-        row.revoked_at = utcnow()
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="token.revoke",
-            entity_type="api_token",
+        audit.revoke(
+            session, row, actor=actor, action="token.revoke", entity_type="api_token",
             entity_id=token_id,
-            before=before,
-            after=row,
         )
     return row
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, Invalid, NotFound
-from fleet.models import Release, ReleaseFile, ReleaseKey, utcnow
+from fleet.models import Release, ReleaseFile, ReleaseKey
 from protocol.manifest import RSA_BITS, Refused, key_id
 from protocol.release_bundle import verify_bundle
 
@@ -81,17 +81,9 @@ def revoke_key(session: Session, *, kid: str, actor: str) -> ReleaseKey:
         raise NotFound(f"no release key {kid}")
     if row.revoked_at is not None:
         raise Conflict(f"release key {kid} is already revoked")
-    before = row.model_dump()
-    row.revoked_at = utcnow()
-    session.add(row)
-    audit.record(
-        session,
-        actor=actor,
-        action="release_key.revoke",
-        entity_type="release_key",
+    audit.revoke(
+        session, row, actor=actor, action="release_key.revoke", entity_type="release_key",
         entity_id=kid,
-        before=before,
-        after=row,
     )
     return row
 

@@ -173,7 +173,7 @@ def test_a_server_that_is_not_the_fleet_is_named(tmp_path: Path) -> None:
             self.wfile.write(body)
 
         def log_message(self, *_: object) -> None:
-            pass
+            """Quiet: the test reads the CLI's message, not this server's log."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
