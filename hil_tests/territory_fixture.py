@@ -18,6 +18,16 @@ from tools.emulator import EmulatedNode
 from tools.territory import NodePlan, plan_nodes
 
 STATUS = re.compile(r"status heap_peak=(\d+) heap_free=(\d+) measured=(\d+) buf=(\d+)")
+# the node's own count of readings let go of in this boot, and of those refused for good
+RELEASED = re.compile(r"status .*? acked=(\d+) refused=(\d+)")
+
+
+def released(console: str) -> int:
+    """Readings the node let go of on an end-to-end ack of their storage (refusals excluded),
+    in its current boot, as its last status line says. Unlike ``buf=0`` (nothing in flight at
+    the instant of a status line), this does not depend on the gateway's latency."""
+    found = RELEASED.findall(console.rsplit("--- boot", 1)[-1])
+    return max((int(a) - int(r) for a, r in found), default=0)
 
 
 def secret_for(node_id: str) -> bytes:
