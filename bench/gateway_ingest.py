@@ -147,15 +147,21 @@ def baseline(tmp: Path, msgs: list[tuple[str, bytes]]) -> float:
 
 
 def scrape(port: int) -> dict[str, float]:
+    """The gateway's /metrics samples, by name with labels."""
     import urllib.request
 
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     out = {}
     for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            k, v = line.split()
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
             out[k] = float(v)
     return out
+
+
+def load_accepted(m: dict[str, float]) -> float:
+    probe = f'territoire_gateway_node_readings_accepted_total{{node="{LatencyProbe.NODE}"}}'
+    return m.get("territoire_gateway_readings_accepted_total", 0) - m.get(probe, 0)
 
 
 def write_bytes(pid: int) -> int:
@@ -163,6 +169,12 @@ def write_bytes(pid: int) -> int:
         if line.startswith("write_bytes:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def gateway_command(tmp: Path, conf: Path, qemu: bool) -> tuple[list[str], dict[str, str]]:
@@ -179,7 +191,7 @@ def gateway_command(tmp: Path, conf: Path, qemu: bool) -> tuple[list[str], dict[
 
 
 def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
-                node_ids: list[str], qemu: bool) -> tuple[float, float, float, float]:
+                node_ids: list[str], qemu: bool) -> tuple[float, float, float, float, float, float]:
     mqtt_port, http_port = free_port(), free_port()
     conf = tmp / "gateway.toml"
     conf.write_text(
@@ -222,15 +234,16 @@ def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
             subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-d", "8",
                               "-o", os.environ["BENCH_PROFILE"], "-f", "raw", "-p",
                               str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        io0 = write_bytes(proc.pid)
-        acc0 = scrape(http_port).get("territoire_gateway_readings_accepted_total", 0)
+        io0, cpu0 = write_bytes(proc.pid), cpu_seconds(proc.pid)
+        acc0 = load_accepted(scrape(http_port))
         probe = LatencyProbe(mqtt_port)
         t0, pubs = run_publishers(mqtt_port, msgs, BENCH_USER, BENCH_PASSWORD, tmp)
-        target = acc0 + len(msgs) + 0.5 * len(msgs) / 2500 * 50  # and some probe readings
+        # the load's readings, not the probe's: counting those made the run last as long as
+        # the probe took to send a fixed number (sessions 1-2 measured ~8 s whatever the rate)
+        target = acc0 + len(msgs)
         last = acc0
         while True:
-            m = scrape(http_port)
-            last = m.get("territoire_gateway_readings_accepted_total", 0)
+            last = load_accepted(scrape(http_port))
             if last >= target:
                 break
             if time.monotonic() - t0 > 600:
@@ -238,15 +251,18 @@ def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
             time.sleep(0.05)
         elapsed = time.monotonic() - t0
         disk = write_bytes(proc.pid) - io0
+        cpu = cpu_seconds(proc.pid) - cpu0
         p99 = probe.p99_ms()
         for p in pubs:
             p.wait(60)
         m = scrape(http_port)
-        print("gateway metrics:", {k: v for k, v in m.items() if "total" in k},
+        print("gateway metrics:", {k: v for k, v in m.items() if "total" in k and "{" not in k},
               file=sys.stderr)
         batches = m.get("territoire_gateway_batches_total", 1)
-        return (last - acc0) / elapsed, disk / max(1.0, last - acc0), \
-            m.get("territoire_gateway_batch_commit_seconds_sum", 0) / max(1.0, batches), p99
+        accepted = max(1.0, last - acc0)
+        return (last - acc0) / elapsed, disk / accepted, \
+            m.get("territoire_gateway_batch_commit_seconds_sum", 0) / max(1.0, batches), p99, \
+            cpu / accepted, cpu / elapsed
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -270,7 +286,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     try:
         broker_rate = baseline(tmp, msgs)
-        gateway_rate, disk_per, batch_s, p99 = gateway_run(tmp, msgs, node_ids, args.qemu)
+        gateway_rate, disk_per, batch_s, p99, cpu_per, cores = gateway_run(
+            tmp, msgs, node_ids, args.qemu)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({
@@ -283,6 +300,9 @@ def main() -> None:
         "ratio": round(gateway_rate / broker_rate, 3),
         "p99_ingest_latency_ms": p99,
         "mean_batch_commit_ms": round(batch_s * 1000, 2),
+        # CPU the gateway spent per accepted reading, and cores it kept busy meanwhile
+        "gateway_cpu_us_per_reading": round(cpu_per * 1e6, 1),
+        "gateway_cores_busy": round(cores, 2),
         "payload_bytes": round(payload),
         "disk_bytes_per_reading": round(disk_per),
         "disk_per_payload": round(disk_per / payload, 2),

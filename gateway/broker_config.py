@@ -49,7 +49,8 @@ def acl_file(gateway_user: str) -> str:
     )
 
 
-def listener_conf(passwd_path: str, acl_path: str, max_inflight: int) -> str:
+def listener_conf(passwd_path: str, acl_path: str, max_inflight: int,
+                  max_queued: int = 1_000_000) -> str:
     return (
         "allow_anonymous false\n"
         f"password_file {passwd_path}\n"
@@ -57,6 +58,6 @@ def listener_conf(passwd_path: str, acl_path: str, max_inflight: int) -> str:
         # QoS 1 messages in flight to one client (the gateway): beyond this the broker queues,
         # which is where excess load waits (docs/gateway.md, "Back-pressure")
         f"max_inflight_messages {max_inflight}\n"
-        "max_queued_messages 1000000\n"
+        f"max_queued_messages {max_queued}\n"
         "max_packet_size 4096\n"
     )

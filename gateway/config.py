@@ -37,6 +37,9 @@ class BrokerSettings:
     conf_dir: str = ""  # where passwd and acl are written; empty: <data_dir>/broker
     pid_file: str = ""  # SIGHUP goes to this pid after a registry change; empty: nobody
     manage: bool = False  # start a private Mosquitto ourselves (demo and tests)
+    # messages the broker keeps for the gateway beyond those in flight, where excess load
+    # waits; beyond it Mosquitto drops (and logs it). About 500 bytes of broker memory each.
+    max_queued_messages: int = 1_000_000
 
 
 @dataclass(frozen=True)

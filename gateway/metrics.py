@@ -52,6 +52,7 @@ def render(
     outbox_depth: int,
     uplink_lag_s: float,
     last_seen_age: dict[str, float],
+    accepted_by_node: dict[str, int],
     stored_readings: int,
     disk_bytes: int,
 ) -> str:
@@ -173,6 +174,12 @@ def render(
     )
     metric("ota_cache_bytes", "gauge", "Release objects cached on disk.",
            [("", m.ota_cache_bytes)])
+    metric(
+        "node_readings_accepted_total",
+        "counter",
+        "Readings verified and stored, by node, since the gateway started.",
+        labelled("node", dict(accepted_by_node)),
+    )
     metric(
         "node_last_seen_age_seconds",
         "gauge",

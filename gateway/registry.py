@@ -43,17 +43,18 @@ class BrokerFiles:
     """Password file, ACL and listener settings for the Mosquitto beside the gateway."""
 
     def __init__(self, conf_dir: Path, gateway_user: str, gateway_password: str,
-                 max_inflight: int, pid_file: str = "") -> None:
+                 max_inflight: int, pid_file: str = "", max_queued: int = 1_000_000) -> None:
         self.dir = conf_dir
         self.gateway_user = gateway_user
         self.gateway_password = gateway_password
         self.max_inflight = max_inflight
+        self.max_queued = max_queued
         self.pid_file = pid_file
         self.passwd = conf_dir / "passwd"
         self.acl = conf_dir / "acl"
 
     def conf(self) -> str:
-        return listener_conf(str(self.passwd), str(self.acl), self.max_inflight)
+        return listener_conf(str(self.passwd), str(self.acl), self.max_inflight, self.max_queued)
 
     def write(self, store: Store) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

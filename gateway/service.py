@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ from gateway.fleet_client import FleetError, Identity, sync_once
 from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
-from gateway.mqtt_intake import IntakeValve
+from gateway.mqtt_intake import Message, MqttIntake, topic_of
 from gateway.opendata import Zone, csv_text, load_zones, ngsi_entities
 from gateway.ota_cache import ObjectCache
 from gateway.ota_service import OtaRelay
@@ -62,6 +63,17 @@ def _load_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     return value
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A verified batch whose commit is under way."""
+
+    messages: list[Message]
+    batch: Batch
+    commit: asyncio.Future[int]
+    now: float
+    t0: float
+
+
 class Gateway:
     def __init__(self, settings: Settings, uplink: Uplink | None = None) -> None:
         self.s = settings
@@ -85,7 +97,7 @@ class Gateway:
         conf_dir = Path(settings.broker.conf_dir) if settings.broker.conf_dir else data / "broker"
         self.broker_files = BrokerFiles(
             conf_dir, settings.mqtt.username, password, settings.mqtt.max_inflight,
-            settings.broker.pid_file,
+            settings.broker.pid_file, settings.broker.max_queued_messages,
         )
         self.broker: MosquittoProcess | None = None
         self.identity = Identity.load(data, settings.fleet.gateway_id or settings.name)
@@ -101,12 +113,9 @@ class Gateway:
         self.zones: dict[str, Zone] = {}
         if settings.publish.zones_file:
             self.zones = load_zones(orjson.loads(Path(settings.publish.zones_file).read_bytes()))
-        self.queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(
-            maxsize=max(1, settings.mqtt.max_inflight)
-        )
         self.started = time.time()
         self.connected = False
-        self.valve: IntakeValve | None = None
+        self.intake: MqttIntake | None = None
         self.mqtt: aiomqtt.Client | None = None
         cache = ObjectCache(data / "ota", settings.ota.cache_mb * 1024 * 1024)
         self.ota = OtaRelay(settings.ota, cache, self.store, self.identity, self._db, self.metrics)
@@ -138,46 +147,19 @@ class Gateway:
 
     # ------------------------------------------------------------------ ingest
 
-    async def _read_mqtt(self, client: aiomqtt.Client) -> None:
-        valve = self.valve
-        assert valve is not None  # made with the client (_client)
-        try:
-            async for message in client.messages:
-                valve.taken()
-                await self.queue.put(message)
-        finally:
-            valve.disarm()
-
-    async def _next_batch(self) -> list[aiomqtt.Message]:
-        batch = [await self.queue.get()]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.s.ingest.batch_wait_ms / 1000
-        while len(batch) < self.s.ingest.batch_max:
-            try:
-                batch.append(self.queue.get_nowait())
-                continue
-            except asyncio.QueueEmpty:
-                pass  # nothing waiting: wait for the rest of the batch window below
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
-            except TimeoutError:
-                break
-        return batch
-
     def _commit(self, batch: Batch) -> int:
         return self.store.commit_batch(
             batch.accepted, batch.windows, dict(batch.rejections), batch.quarantine,
             self.s.ingest.quarantine_max,
         )
 
-    async def process(self, client: aiomqtt.Client, messages: list[aiomqtt.Message]) -> Batch:
+    async def _stage(self, client: aiomqtt.Client, messages: list[Message]) -> Staged:
+        """Verify a batch and start its commit; :meth:`_finish` acknowledges it. The replay
+        windows move on at once, so the next batch is verified against this one's counters
+        while this one commits (a crash before the commit loses neither: neither is acked)."""
         t0 = time.perf_counter()
         now = time.time()
-        raw = [(str(m.topic), bytes(m.payload) if isinstance(m.payload, bytes | bytearray)
-                else str(m.payload).encode()) for m in messages]
+        raw = [(topic_of(m), bytes(m.payload)) for m in messages]
         ota = [(t, p) for t, p in raw if t.endswith("/ota")]
         if ota:
             raw = [(t, p) for t, p in raw if not t.endswith("/ota")]
@@ -185,21 +167,27 @@ class Gateway:
             await self._ota_messages(client, ota, now)
         batch = verify_batch(raw, self.nodes, self.windows, now, self.limits,
                              self.s.ingest.max_message_bytes)
-        # durable first: nothing is acknowledged before its transaction is committed
-        last_id = await self._db(lambda: self._commit(batch))
         self.windows.update(batch.windows)
+        # one database thread: commits land in the order batches were staged
+        commit = asyncio.get_running_loop().run_in_executor(self.db, self._commit, batch)
+        return Staged(messages, batch, commit, now, t0)
+
+    async def _finish(self, client: aiomqtt.Client, staged: Staged) -> Batch:
+        # durable first: nothing is acknowledged before its transaction is committed
+        last_id = await staged.commit
+        batch, now = staged.batch, staged.now
         self.publisher.add(batch.accepted, last_id)
         # aiomqtt has no manual-ack API yet (its issue #345): ack through its paho client
         paho = client._client
-        for m in messages:
+        for m in staged.messages:
             if m.qos > 0:
                 paho.ack(m.mid, m.qos)
         acks = ack_messages(batch, self.nodes, now)
-        self._account(batch, now, len(acks), time.perf_counter() - t0)
+        self._account(batch, now, len(acks), time.perf_counter() - staged.t0)
         for topic, payload in acks:
             # QoS 0, without waiting: the end-to-end ack is idempotent (a lost one costs the node
             # a resend, answered as a duplicate), while QoS 1 would need PUBACKs that cannot be
-            # read while the intake valve holds the socket (mqtt_intake.py), and paho's
+            # read while the intake holds the socket (mqtt_intake.py), and paho's
             # tracking of thousands of them cost a fifth of the gateway's CPU under load.
             info = paho.publish(topic, payload, qos=0)
             if info.rc != 0:
@@ -297,10 +285,25 @@ class Gateway:
             if reason in ("bad_mac", "replayed_counter", "topic_mismatch"):
                 log.warning("refused %d message(s): %s", count, reason)
 
-    async def _ingest(self, client: aiomqtt.Client) -> None:
-        while True:
-            messages = await self._next_batch()
-            await self.process(client, messages)
+    async def _ingest(self, client: aiomqtt.Client, intake: MqttIntake) -> None:
+        """Two batches in flight under load: one committing in the database thread while the
+        next is verified here; alone, a batch is committed and acknowledged at once."""
+        ingest = self.s.ingest
+        pending: Staged | None = None
+        try:
+            while True:
+                messages = await intake.batch(ingest.batch_max, ingest.batch_wait_ms / 1000)
+                staged = await self._stage(client, messages)
+                if pending is not None:
+                    await self._finish(client, pending)
+                pending = staged
+                if not intake.waiting():
+                    pending = None
+                    await self._finish(client, staged)
+        finally:
+            intake.disarm()
+            if pending is not None:  # committed or committing: fold it in, ack what still can be
+                await self._finish(client, pending)
 
     # ------------------------------------------------------------------ health, uplink, purge
 
@@ -492,6 +495,7 @@ class Gateway:
             outbox_depth=depth,
             uplink_lag_s=0.0 if oldest is None else now - oldest,
             last_seen_age={n: now - t for n, t in self.last_seen.items()},
+            accepted_by_node=dict(self.accepted_by_node),
             stored_readings=stored,
             disk_bytes=disk,
         )
@@ -523,7 +527,7 @@ class Gateway:
         client.pending_calls_threshold = 1 << 20
         # excess load waits at the broker, not in aiomqtt's unbounded queue (mqtt_intake.py)
         high = max(2, m.max_inflight)
-        self.valve = IntakeValve(client, high=high, low=high // 2)
+        self.intake = MqttIntake(client, high=high, low=high // 2)
         return client
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -585,13 +589,12 @@ class Gateway:
                     await client.subscribe(f"{PREFIX}/+/state", qos=1)
                     await client.subscribe(f"{PREFIX}/+/ota", qos=1)
                     self.mqtt = client
-                    assert self.valve is not None  # made with the client
-                    self.valve.arm()
+                    intake = self.intake
+                    assert intake is not None  # made with the client
+                    intake.arm()
                     log.info("connected to the broker on %s:%d", self.s.mqtt.host,
                              self.s.mqtt.port)
-                    async with asyncio.TaskGroup() as tg:
-                        tg.create_task(self._read_mqtt(client), name="gateway.mqtt-reader")
-                        tg.create_task(self._ingest(client), name="gateway.ingest")
+                    await self._ingest(client, intake)
             except* aiomqtt.MqttError as group:
                 self.connected = False
                 self.mqtt = None
@@ -599,7 +602,6 @@ class Gateway:
                 delay = random.uniform(0, 1.5 ** min(10, attempt))  # noqa: S311 - jitter
                 log.warning("broker connection lost (%s); retry in %.1f s",
                             group.exceptions[0], delay)
-                # messages taken but not committed will be redelivered by the broker
-                while not self.queue.empty():
-                    self.queue.get_nowait()
+                # messages taken but not committed will be redelivered by the broker: the
+                # next connection has its own intake
                 await asyncio.sleep(delay)

@@ -168,6 +168,8 @@ async def test_metrics_and_health_endpoints(tmp_path: Path) -> None:
         assert "territoire_gateway_outbox_depth" in text
         assert "territoire_gateway_uplink_lag_seconds" in text
         assert 'territoire_gateway_node_last_seen_age_seconds{node="ang-0001"}' in text
+        # the forged reading counts for no node
+        assert 'territoire_gateway_node_readings_accepted_total{node="ang-0001"} 1' in text
         assert health.status_code == 200
         assert orjson.loads(health.content)["mqtt_connected"] is True
         # what it runs on: "aarch64" on a Pi (hil_tests/test_gateway_qemu.py), the host here
