@@ -36,6 +36,7 @@ from gateway.broker import MosquittoProcess, free_port
 from gateway.config import load_settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
+from hil_tests.gateway_process import metrics
 from protocol.codec import encode_reading, sign
 
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
@@ -147,16 +148,11 @@ def baseline(tmp: Path, msgs: list[tuple[str, bytes]]) -> float:
 
 
 def scrape(port: int) -> dict[str, float]:
-    """The gateway's /metrics samples, by name with labels."""
-    import urllib.request
-
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
+    """The gateway's /metrics samples, by name with labels; OSError while it does not answer."""
+    found = metrics(port)
+    if not found:
+        raise OSError(f"no metrics on port {port}")
+    return found
 
 
 def load_accepted(m: dict[str, float]) -> float:

@@ -23,9 +23,10 @@ class Metrics:
     uplink_batches: int = 0
     uplink_failures: int = 0
     aggregates_published: int = 0
-    aggregates_suppressed: int = 0
+    aggregates_suppressed: Counter[str] = field(default_factory=Counter)  # cells, by reason
     late_dropped: int = 0
-    budget_exhausted: Counter[str] = field(default_factory=Counter)
+    # zone -> (share of today's privacy budget spent, 1 when its publication stopped today)
+    privacy_today: dict[str, tuple[float, int]] = field(default_factory=dict)
     ota_bytes_served: int = 0
     ota_chunks_served: int = 0
     ota_refused: Counter[str] = field(default_factory=Counter)  # node requests, by reason
@@ -92,7 +93,7 @@ def render(
     metric(
         "batch_commit_seconds_sum",
         "counter",
-        "Time spent verifying and committing batches.",
+        "Seconds from each batch's verification to its acknowledgement (the commit included).",
         [("", m.batch_seconds_sum)],
     )
     metric(
@@ -139,8 +140,20 @@ def render(
     metric(
         "aggregates_suppressed_total",
         "counter",
-        "Aggregate cells suppressed (small counts).",
-        [("", m.aggregates_suppressed)],
+        "Aggregate cells not published, by reason (docs/privacy.md).",
+        labelled("reason", dict(m.aggregates_suppressed)) or [('{reason="none"}', 0)],
+    )
+    metric(
+        "privacy_budget_spent_ratio",
+        "gauge",
+        "Share of the zone's differential-privacy budget spent today (Europe/Paris day).",
+        labelled("zone", {z: spent for z, (spent, _stopped) in m.privacy_today.items()}),
+    )
+    metric(
+        "privacy_zone_stopped",
+        "gauge",
+        "1 when the zone's publication stopped for the rest of today: its budget ran out.",
+        labelled("zone", {z: stopped for z, (_spent, stopped) in m.privacy_today.items()}),
     )
     metric(
         "late_readings_total",

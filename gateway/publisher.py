@@ -18,7 +18,7 @@ import orjson
 
 from gateway.aggregate import Aggregator, AggregatorSettings
 from gateway.anonymize import PrivacySettings, PublishedCell, anonymize
-from gateway.privacy_budget import PrivacyLedger
+from gateway.privacy_budget import PrivacyLedger, budget_day
 from gateway.store import Store, readings_after
 from protocol.codec import Reading
 
@@ -87,6 +87,17 @@ class Publisher:
         for reading, zone, _received in accepted:
             self.agg.add(reading, zone)
         self.cursor = max(self.cursor, last_id)
+
+    def privacy_today(self, now: float) -> dict[str, tuple[float, int]]:
+        """Per zone with a ledger entry: (share of today's budget spent, 1 if stopped today)."""
+        p = self.privacy
+        day = budget_day(now, p.budget_tz)
+        zones = set(self.ledger.spent) | set(self.ledger.stopped)
+        return {
+            z: (self.ledger.spent_micro(z, day) / p.budget_micro,
+                int(self.ledger.is_stopped(z, day)))
+            for z in sorted(zones)
+        }
 
     def close(self, now: float) -> tuple[Checkpoint, list[PublishedCell]]:
         """Close due windows and anonymise them. Returns what to persist (atomically, with

@@ -451,8 +451,9 @@ class Gateway:
         await self._db(functools.partial(apply, self.store, cp, now))
         m = self.metrics
         m.aggregates_published += len(cells)
-        out = self.publisher.outcomes
-        m.aggregates_suppressed = sum(v for k, v in out.items() if k != "published")
+        m.aggregates_suppressed = Counter(
+            {k: v for k, v in self.publisher.outcomes.items() if k != "published"})
+        m.privacy_today = self.publisher.privacy_today(now)
         m.late_dropped = self.publisher.agg.counters["late_dropped"]
         return len(cells)
 

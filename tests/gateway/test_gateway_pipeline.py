@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.config import (
     AggregationSettings,
@@ -25,6 +19,7 @@ from gateway.config import (
 )
 from gateway.service import Gateway
 from protocol.topics import node_topic
+from tests.fake_fleet import FakeFleet
 from tests.gateway.harness import (
     make_settings,
     node_client,
@@ -36,63 +31,11 @@ from tests.gateway.harness import (
 ZONES = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "angers_quartiers.json")
 
 
-class FakeFleet:
-    """A small real HTTP server playing the fleet's ingest API: idempotent by batch id,
-    checking the gateway's Ed25519 signature, able to fail on demand."""
-
-    def __init__(self) -> None:
-        self.applied: dict[str, dict[str, Any]] = {}
-        self.requests = 0
-        self.fail_next = 0  # answer 503 to this many requests
-        self.lose_response_next = 0  # apply, then answer 500 (a lost response)
-        self.public_key: Ed25519PublicKey | None = None
-        fleet = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # the registry sync: nothing changed
-                self.send_response(304)
-                self.end_headers()
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                fleet.requests += 1
-                if fleet.public_key is not None:
-                    msg = "\n".join([
-                        "POST", self.path, self.headers["X-Timestamp"],
-                        hashlib.sha256(body).hexdigest(),
-                    ]).encode()
-                    fleet.public_key.verify(base64.b64decode(self.headers["X-Signature"]), msg)
-                if fleet.fail_next:
-                    fleet.fail_next -= 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                doc = json.loads(body)
-                fleet.applied.setdefault(doc["batch_id"], doc)
-                if fleet.lose_response_next:
-                    fleet.lose_response_next -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def items(self, kind: str) -> list[dict[str, Any]]:
-        return [item for doc in self.applied.values() for item in doc[kind]]
-
-
 @pytest.fixture
 def fleet() -> Iterator[FakeFleet]:
     f = FakeFleet()
     yield f
-    f.server.shutdown()
+    f.close()
 
 
 def _settings(tmp_path: Path, fleet_url: str = "", **privacy: Any) -> Any:
@@ -158,6 +101,8 @@ async def test_exhausted_privacy_budget_stops_the_zone_until_the_next_day(
         outcomes = dict(gw.publisher.outcomes)
         assert published == 0
         assert outcomes.get("budget_exhausted", 0) >= 1
+        # what an operator sees: the reason, counted
+        assert gw.metrics.aggregates_suppressed["budget_exhausted"] == outcomes["budget_exhausted"]
         # later windows of the same day: still nothing for that zone
         async with node_client(s, "ang-0001") as node:
             await node.publish(node_topic("ang-0001", "reading"),
