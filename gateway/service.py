@@ -34,6 +34,7 @@ from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
 from gateway.mqtt_intake import Message, MqttIntake, topic_of
+from gateway.node_health import NodeHealth
 from gateway.opendata import Zone, csv_text, load_zones, ngsi_entities
 from gateway.ota_cache import ObjectCache
 from gateway.ota_service import OtaRelay
@@ -85,11 +86,7 @@ class Gateway:
         self.limits = VerifyLimits(settings.ingest.future_skew_s, settings.ingest.max_age_s)
         self.nodes: dict[str, NodeEntry] = entries(self.store.nodes(), time.time())
         self.windows: dict[str, CounterWindow] = self.store.windows()
-        self.last_seen: dict[str, float] = {}
-        self.node_health: dict[str, dict[str, Any]] = {}
-        self.health_dirty: set[str] = set()
-        self.node_rejections: dict[str, Counter[str]] = {}
-        self.accepted_by_node: Counter[str] = Counter()
+        self.health = NodeHealth()
         password = settings.mqtt.password or _load_or_create_secret(
             data / "mqtt-password", lambda: secrets.token_urlsafe(24).encode()
         ).decode()
@@ -217,7 +214,7 @@ class Gateway:
             await self._db(functools.partial(self.ota.record_progress, reports, now))
 
     def _running_versions(self) -> dict[str, str]:
-        return {n: str(h["fw"]) for n, h in self.node_health.items() if h.get("fw")}
+        return self.health.running_versions()
 
     async def _ota_offer_loop(self) -> None:
         while True:
@@ -263,24 +260,7 @@ class Gateway:
         m.acks_sent += acks
         m.batches += 1
         m.batch_seconds_sum += seconds
-        for reading, _zone, _received in batch.accepted:
-            self.last_seen[reading.node_id] = now
-            self.accepted_by_node[reading.node_id] += 1
-            h = self.node_health.setdefault(reading.node_id, {})
-            h["fw"] = reading.fw
-            h["last_values"] = " ".join(f"{k}={v:g}" for k, v in reading.measures.items())
-            if reading.bat is not None:
-                h["battery_v"] = reading.bat
-            self.health_dirty.add(reading.node_id)
-        for state in batch.states:
-            self.last_seen[state.node_id] = now
-            h = self.node_health.setdefault(state.node_id, {})
-            h.update({"status": state.status, "boot": state.boot, **state.extra})
-            self.health_dirty.add(state.node_id)
-        for _at, node_id, reason, _detail, _payload in batch.quarantine:
-            if node_id is not None and node_id in self.nodes:
-                self.node_rejections.setdefault(node_id, Counter())[reason] += 1
-                self.health_dirty.add(node_id)
+        self.health.record(batch, self.nodes, now)
         for reason, count in batch.rejections.items():
             if reason in ("bad_mac", "replayed_counter", "topic_mismatch"):
                 log.warning("refused %d message(s): %s", count, reason)
@@ -307,33 +287,18 @@ class Gateway:
 
     # ------------------------------------------------------------------ health, uplink, purge
 
-    def _health_items(self, now: float) -> list[dict[str, Any]]:
-        items = []
-        for node_id in sorted(self.health_dirty):
-            h = self.node_health.get(node_id, {})
-            items.append({
-                "node_id": node_id,
-                "last_seen": int(self.last_seen.get(node_id, now)),
-                "battery_v": h.get("battery_v"),
-                "rssi": h.get("rssi"),
-                "fw": h.get("fw", ""),
-                "slot": h.get("slot", ""),
-                "boot": h.get("boot", 0),
-                "buffered": h.get("buf", 0),
-                "rejected": dict(self.node_rejections.get(node_id, {})),
-            })
-        return items
-
     def _snapshot_health(self, now: float) -> int:
-        items = self._health_items(now)
+        """Store the changed nodes' health and queue it for the fleet (database thread)."""
+        health = self.health
+        items = health.changed_items(now)
         if not items:
             return 0
         self.store.update_health(
-            (i["node_id"], float(i["last_seen"]), self.node_health.get(i["node_id"], {}))
+            (i["node_id"], float(i["last_seen"]), health.health.get(i["node_id"], {}))
             for i in items
         )
         self.store.outbox_add("health", [orjson.dumps(i) for i in items], now)
-        self.health_dirty.clear()
+        health.dirty.clear()
         return len(items)
 
     async def _health_loop(self) -> None:
@@ -495,8 +460,8 @@ class Gateway:
             self.metrics,
             outbox_depth=depth,
             uplink_lag_s=0.0 if oldest is None else now - oldest,
-            last_seen_age={n: now - t for n, t in self.last_seen.items()},
-            accepted_by_node=dict(self.accepted_by_node),
+            last_seen_age={n: now - t for n, t in self.health.last_seen.items()},
+            accepted_by_node=dict(self.health.accepted),
             stored_readings=stored,
             disk_bytes=disk,
         )

@@ -75,13 +75,13 @@ def _table(demo: _Demo, gw: Gateway) -> Table:
     for col in ("node", "kind", "quartier", "readings", "last seen", "last values"):
         t.add_column(col)
     for plan in demo.plans:
-        seen = gw.last_seen.get(plan.node_id)
-        h = gw.node_health.get(plan.node_id, {})
+        seen = gw.health.last_seen.get(plan.node_id)
+        h = gw.health.health.get(plan.node_id, {})
         t.add_row(
             plan.node_id,
             plan.kind.name,
             plan.zone,
-            str(gw.accepted_by_node.get(plan.node_id, 0)),
+            str(gw.health.accepted.get(plan.node_id, 0)),
             "-" if seen is None else f"{now - seen:.0f} s ago",
             h.get("last_values", ""),
         )
@@ -101,7 +101,7 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "readings_accepted": m.accepted,
         "readings_rejected": sum(m.rejected.values()),
         "rejected_by_reason": dict(m.rejected),
-        "accepted_by_node": dict(gw.accepted_by_node),
+        "accepted_by_node": dict(gw.health.accepted),
         "aggregates_published": m.aggregates_published,
         "publication_outcomes": dict(gw.publisher.outcomes),
         "urls": {
