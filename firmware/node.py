@@ -61,6 +61,9 @@ def _mem_peak():
 
 class Node:
     def __init__(self, cfg, machine, network=None, drivers=None):
+        # the MQTT client's two 2 KB buffers, first, while the heap is in one piece: every
+        # client of this boot reuses them (a noise node's sampling fragments its heap)
+        self.mqtt_bufs = (bytearray(2048), bytearray(2048))
         self.cfg = cfg
         self.machine = machine
         self.network = network
@@ -415,7 +418,8 @@ class Node:
         will = (self.t_state.encode(), self.state_msg("offline"), True, 1)
         return mqtt.MQTTClient(
             self.id, m["host"], m.get("port", 1883), user=m.get("user"),
-            password=m.get("password"), keepalive=m.get("keepalive", 30), will=will)
+            password=m.get("password"), keepalive=m.get("keepalive", 30), will=will,
+            bufs=self.mqtt_bufs)
 
     async def on_connect(self, client):
         await client.subscribe(self.t_ack, 1)
@@ -451,11 +455,12 @@ class Node:
     def print_status(self):
         st = self.stats
         _live()
+        link = self.session.stats["link_failures"] if self.session else 0
         print("status heap_peak=%d heap_free=%d measured=%d buf=%d sent=%d acked=%d refused=%d"
-              " resent=%d ev=%d synced=%d" % (
+              " resent=%d ev=%d synced=%d link_failures=%d" % (
                   _mem_peak(), gc.mem_free(), st["measured"], len(self.outbox), st["sent"],
                   st["acked"], st["refused"], st["resent"], self.outbox.evicted,
-                  self.clock.synced()))
+                  self.clock.synced(), link))
 
     async def watchdog_loop(self):
         # a trial boot runs under the watchdog the loader armed (60 s unless wdt_s says less)

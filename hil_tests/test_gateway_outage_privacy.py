@@ -138,9 +138,14 @@ def test_outage_then_exactly_once_uplink_budget_stop_for_the_day_and_retention_p
         run.start(RUN1)
         nodes = start_nodes(tmp_path, plans, mqtt_port, interval_s=1.0, status_s=5,
                             ack_timeout_s=3)
-        # three windows per zone published while the fleet answers 503 to everything
-        run.wait(lambda: run.metric(PUBLISHED) >= 3 * 3 * len(zones), 150,
-                 "three windows of both quartiers published")
+        # windows published (three per quartier at least) while the fleet answers 503 to
+        # everything, until each quartier spent more of today's budget than run 2 will allow
+        def spent_micro(zone: str) -> float:
+            ratio = run.metric(f'territoire_gateway_privacy_budget_spent_ratio{{zone="{zone}"}}')
+            return ratio * RUN1["epsilon"] * 1_000_000
+
+        run.wait(lambda: all(spent_micro(z) > RUN2["epsilon"] * 1_000_000 for z in zones), 180,
+                 "both quartiers spending more of today's budget than run 2 allows")
         assert fleet.applied == {}
         assert run.metric("territoire_gateway_uplink_failures_total") > 0
         assert run.metric("territoire_gateway_outbox_depth") > 0

@@ -105,7 +105,9 @@ def _tampered_file() -> bytes:
 def _bad_signature() -> bytes:
     body, files = body_of(NEW)
     sig = bytearray(sign_body(body, release_key()))
-    sig[-10] ^= 1  # one base64 character of the signature
+    # one base64url character of the signature changed to another valid one (flipping a bit
+    # could make "A" into "@", a malformed line rather than a bad signature)
+    sig[-10] = ord("B") if sig[-10] == ord("A") else ord("A")
     return pack(files=files, manifest=bytes(sig))
 
 
