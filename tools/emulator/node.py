@@ -107,10 +107,10 @@ class EmulatedNode:
 
     def _require_off(self, what: str) -> None:
         sup = self._supervisor
-        if sup is not None and self.state == "halted":
-            # a halted node without a watchdog: its supervisor ends right after setting the
-            # state, and a caller that waited for "halted" must not race it
-            sup.join(0.5)
+        if sup is not None and self.state != "sleeping" and not self.is_running():
+            # the VM ended: its supervisor is deciding (halt, or restart after a reset or the
+            # watchdog), and a caller that waited for the VM to end must not race it
+            sup.join(2.0)
         if sup is not None and sup.is_alive():
             raise NodeError(f"{what}: the node is on (its VM owns the flash); stop it first")
 
