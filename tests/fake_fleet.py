@@ -28,7 +28,7 @@ class FakeFleet:
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
-                pass
+                """Quiet: tests read the fleet's state, not its request log."""
 
             def do_GET(self) -> None:  # the registry sync: nothing changed
                 self.send_response(304)

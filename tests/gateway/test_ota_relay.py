@@ -135,18 +135,22 @@ def test_cache_stores_only_what_hashes_to_its_name_within_its_bound(tmp_path: Pa
     assert not list((tmp_path / "ota").glob("*.tmp"))
 
 
-async def test_release_downloaded_once_verified_and_fetched_again_after_pruning(
-    tmp_path: Path,
-) -> None:
+def _relay(tmp_path: Path, metrics: Metrics) -> tuple[OtaRelay, Identity, Store]:
+    """A relay with its identity, store and cache in ``tmp_path``; database calls run inline."""
     identity = Identity.load(tmp_path, "gw")
     store = Store(tmp_path / "gw.db")
 
     async def run_db(fn: Any) -> Any:
         return fn()
 
-    relay = OtaRelay(
-        OtaSettings(), ObjectCache(tmp_path / "ota", 1 << 20), store, identity, run_db, Metrics()
-    )
+    cache = ObjectCache(tmp_path / "ota", 1 << 20)
+    return OtaRelay(OtaSettings(), cache, store, identity, run_db, metrics), identity, store
+
+
+async def test_release_downloaded_once_verified_and_fetched_again_after_pruning(
+    tmp_path: Path,
+) -> None:
+    relay, identity, store = _relay(tmp_path, Metrics())
     r1 = _release(1, "0.2.0", {"node.mpy": b"one" * 100, "version.mpy": b"v2"})
     r2 = _release(2, "0.3.0", {"node.mpy": b"one" * 100, "version.mpy": b"v3"})
     with FleetStandIn(identity.signing.public_key()) as fleet:
@@ -181,16 +185,8 @@ async def test_release_downloaded_once_verified_and_fetched_again_after_pruning(
 async def test_status_batch_the_fleet_refuses_for_good_is_dropped_counted_and_unblocks_the_rest(
     tmp_path: Path,
 ) -> None:
-    identity = Identity.load(tmp_path, "gw")
-    store = Store(tmp_path / "gw.db")
-
-    async def run_db(fn: Any) -> Any:
-        return fn()
-
     metrics = Metrics()
-    relay = OtaRelay(
-        OtaSettings(), ObjectCache(tmp_path / "ota", 1 << 20), store, identity, run_db, metrics
-    )
+    relay, identity, store = _relay(tmp_path, metrics)
     report = b'{"node_id":"ang-0001","ver":"0.2.0","st":"confirmed","why":"","at":1}'
     with FleetStandIn(identity.signing.public_key()) as fleet:
         async with httpx.AsyncClient(base_url=fleet.url) as client:
