@@ -486,6 +486,9 @@ class Node:
             on_message=self.on_message)
         print("node", self.id, "boot", self.boot, "fw", version.VERSION, "slot", self.slot,
               "trial" if self.trial else "")
+        # a background task that dies would leave the node measuring (so fed by the watchdog)
+        # but silent: log it and reset, as main() does when the measuring loop dies
+        asyncio.get_event_loop().set_exception_handler(self._task_died)
         asyncio.create_task(self.watchdog_loop())
         asyncio.create_task(self.session.run())
         asyncio.create_task(self.send_loop())
@@ -496,6 +499,11 @@ class Node:
             await self.run_battery()
         else:
             await self.measure_loop()
+
+    def _task_died(self, loop, context):
+        print("task died:", context["message"])
+        sys.print_exception(context["exception"])
+        self.machine.reset()
 
     async def run_battery(self):
         """Battery node: measure, send for a bounded time, then deep sleep until the next one."""

@@ -33,7 +33,7 @@ def _print_heap(t: Territory) -> None:
     board and its simulated devices hold (none of which is on a real ESP32's heap)."""
     for node_id, node in t.nodes.items():
         st = t.status(node_id)
-        assert st is not None, node_id
+        assert st is not None, f"{node_id} printed no status line:\n{node.console()[-3000:]}"
         # only the emulation's measured resident cost is taken off (not its transient margin),
         # so the firmware's figure is never understated
         emulation = (
@@ -50,6 +50,7 @@ def test_five_nodes_every_reading_verified_with_increasing_counters(tmp_path: Pa
     with territory(tmp_path, 5, kinds=kinds) as t:
         t.wait(lambda: all(len(t.verifier.counters(n)) >= 8 for n in t.nodes), 90,
                "8 readings from every node")
+        t.wait(lambda: all(t.status(n) for n in t.nodes), 30, "a status line from every node")
         for node in t.nodes.values():
             node.stop()
         for node_id in t.nodes:
@@ -79,6 +80,45 @@ def test_link_drop_buffers_then_delivers_everything_once(tmp_path: Path) -> None
         assert len(set(counters)) == len(counters)
         assert _strictly_increasing(counters)
         _print_heap(t)
+
+
+# the loader replaced by one that makes the node's status task raise on its first run after a
+# marker file was written: the firmware itself is the shipped one
+_DIE_ONCE_MAIN = b"""
+import os, sys
+sys.path.insert(0, "a")
+import node
+try:
+    os.remove("die_once")
+    def _boom(self):
+        raise MemoryError("injected")
+    node.Node.print_status = _boom
+except OSError:
+    pass
+node.main()
+"""
+
+
+def test_a_background_task_that_dies_resets_the_node_and_loses_nothing(tmp_path: Path) -> None:
+    with territory(tmp_path, 1) as t:
+        (node_id, node), = t.nodes.items()
+        t.wait(lambda: len(t.verifier.counters(node_id)) >= 2, 60, "first readings")
+        node.stop()
+        node.write_files({"main.py": _DIE_ONCE_MAIN, "die_once": b""})
+        node.start()
+        t.wait(lambda: "MemoryError: injected" in node.console(), 30, "the status task to die")
+        died_at = len(node.console())
+        # without the reset the node would go on measuring with no status task, forever
+        t.wait(lambda: "status heap_peak=" in node.console()[died_at:], 30,
+               "a status line after the reset")
+        assert node.restarts["reset"] == 1, node.restarts
+        assert "task died: Task exception wasn't retrieved" in node.console()
+        t.wait(lambda: _drained(t, node_id), 30, "outbox drained")
+        counters = t.verifier.counters(node_id)
+        assert _strictly_increasing(counters), counters
+        st = t.status(node_id)
+        assert st is not None
+        assert len(counters) >= st["measured"], (len(counters), st)
 
 
 def test_broker_crash_loses_nothing_end_to_end(tmp_path: Path) -> None:
