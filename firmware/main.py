@@ -2,7 +2,9 @@
 # replaced by an update, so it depends on nothing in a slot. It picks the slot to run (the
 # trial slot while it has had fewer than 3 boots, else back to the running slot, recording
 # the rollback), puts it first on sys.path, arms the hardware watchdog for a trial (a hung
-# trial resets, and the reset counts as a trial boot), then runs the app.
+# trial resets, and the reset counts as a trial boot) and a timer for the trial's deadline (a
+# trial still not confirmed after trial_s resets too, whatever the new code does), then runs
+# the app.
 # The slot record format is the one of slots.py (a copy: that module lives in a slot).
 import binascii
 import json
@@ -11,6 +13,7 @@ import sys
 
 _TRIALS = 3
 _TRIAL_WDT_MS = 60000
+_TRIAL_S = 300  # the deadline when node.json does not set trial_s
 _DEEPSLEEP_RESET = 4
 
 
@@ -82,6 +85,28 @@ def pick(st, cause):
     return run, False
 
 
+def trial_seconds():
+    try:
+        with open("node.json") as f:
+            s = json.load(f).get("trial_s", _TRIAL_S)
+        return s if isinstance(s, (int, float)) and s > 0 else _TRIAL_S
+    except (OSError, ValueError, AttributeError):
+        return _TRIAL_S  # no or bad configuration: the app will say so; the deadline stands
+
+
+def _deadline(slot):
+    # a soft interrupt, run between the app's bytecodes: it cannot be starved by the app
+    def check(_timer):
+        st, _ = load()
+        if st is not None and st.get("tr") == slot:
+            import machine
+
+            print("loader: trial of slot", slot, "not confirmed in time: reset")
+            machine.reset()
+
+    return check
+
+
 def boot():
     import machine
 
@@ -92,6 +117,8 @@ def boot():
     trial = st is not None and st.get("tr") == slot
     if trial:
         machine.WDT(timeout=_TRIAL_WDT_MS)  # fed by the app; cannot be disarmed
+        machine.Timer(0).init(mode=machine.Timer.ONE_SHOT, period=int(trial_seconds() * 1000),
+                              callback=_deadline(slot))
     sys.path.insert(0, slot)
     print("loader: slot", slot, "trial" if trial else "")
     try:

@@ -181,6 +181,41 @@ def test_reset_restarts_the_node_with_hard_reset_cause(node: EmulatedNode) -> No
     assert node.boots == 2
 
 
+def test_reset_from_a_timer_callback_ends_the_vm_at_once_and_restarts_it(
+    node: EmulatedNode,
+) -> None:
+    # the VM's scheduler would print the SystemExit of machine.reset() and carry on: the board
+    # hands the exit to the host, which ends the VM (the loop never prints again) and restarts it
+    node.write_files(
+        {
+            "main.py": _CAUSE
+            + b"""
+import time
+if machine.reset_cause() == machine.PWRON_RESET:
+    machine.Timer(0).init(mode=machine.Timer.ONE_SHOT, period=100,
+                          callback=lambda t: machine.reset())
+    n = 0
+    while True:
+        n += 1  # busy: the callback runs between these bytecodes
+        if n % 20000 == 0:
+            print('looping')
+        if n == 1000000000:
+            print('ran past the reset')
+"""
+        }
+    )
+    node.start()
+    node.wait_until(lambda: len(_boot_causes(node)) >= 2 and node.state == "halted")
+    assert _boot_causes(node) == [ResetCause.PWRON, ResetCause.HARD]
+    assert node.restarts["reset"] == 1
+    console = node.console()
+    assert "looping" in console
+    assert "SystemExit" not in console
+    assert "ran past the reset" not in console
+    # nothing of the first boot runs after its reset: the second boot's marker ends the output
+    assert "looping" not in console.split("--- boot 2")[1]
+
+
 def test_soft_reset_restarts_the_node_with_soft_reset_cause(node: EmulatedNode) -> None:
     node.write_files(
         {"main.py": _CAUSE + b"if machine.reset_cause() == 1:\n    machine.soft_reset()\n"}

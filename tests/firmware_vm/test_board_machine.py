@@ -206,3 +206,53 @@ def test_misc_functions():
     m.idle()
     m.lightsleep(60)  # 1 ms at speed 60
     _raises(AttributeError, getattr, m, "NoSuchPeripheral")
+
+
+def _busy_ms(ms):
+    # a loop that never yields: a soft timer callback still runs between its bytecodes
+    import time
+
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < ms:
+        pass
+
+
+def test_one_shot_timer_calls_back_once_while_the_app_never_yields():
+    m = _machine()
+    fired = []
+    t = m.Timer(0)
+    t.init(mode=m.Timer.ONE_SHOT, period=60, callback=lambda tm: fired.append(tm))
+    _busy_ms(30)
+    assert fired == []
+    _busy_ms(300)
+    assert fired == [t]
+
+
+def test_periodic_timer_repeats_until_deinit():
+    m = _machine()
+    fired = []
+    t = m.Timer(1, mode=m.Timer.PERIODIC, period=20, callback=lambda tm: fired.append(1))
+    _busy_ms(230)
+    t.deinit()
+    n = len(fired)
+    assert 6 <= n <= 12, n
+    _busy_ms(100)
+    assert len(fired) == n
+
+
+def test_timer_rearmed_forgets_its_earlier_period():
+    m = _machine()
+    fired = []
+    t = m.Timer(2)
+    t.init(mode=m.Timer.ONE_SHOT, period=40, callback=lambda tm: fired.append("first"))
+    t.init(mode=m.Timer.ONE_SHOT, period=150, callback=lambda tm: fired.append("second"))
+    _busy_ms(100)
+    assert fired == []
+    _busy_ms(200)
+    assert fired == ["second"]
+
+
+def test_timer_rejects_what_the_esp32_rejects():
+    m = _machine()
+    _raises(ValueError, m.Timer, 4)
+    _raises(ValueError, m.Timer(0).init, mode=m.Timer.ONE_SHOT, period=0)

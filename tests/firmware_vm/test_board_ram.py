@@ -33,6 +33,7 @@ def test_board_core_import_cost_within_budget():
         ("ADC", lambda: machine.ADC),
         ("I2S", lambda: machine.I2S),
         ("misc", lambda: machine.freq),
+        ("Timer", lambda: machine.Timer),
         ("Partition", lambda: esp32.Partition),
     ):
         gc.collect()

@@ -332,19 +332,31 @@ class EmulatedNode:
             try:
                 rc = proc.wait(_POLL_S)
             except subprocess.TimeoutExpired:
+                # a reset or deep sleep asked from a timer callback: the VM waits to be ended
+                asked = nodedir.exit_request(self.node_dir)
+                if asked is not None:
+                    if not self._end_vm(proc) or not self._after_exit(asked):
+                        return
+                    continue
                 deadline = nodedir.watchdog_deadline(self.node_dir)
                 if deadline is not None and time.time() > deadline:
-                    with self._lock:
-                        if self._off.is_set():
-                            return
-                        kill_group(proc)
-                        proc.wait()
-                    self._reaped(proc)
+                    if not self._end_vm(proc):
+                        return
                     self._restart(ResetCause.WDT, "watchdog")
                 continue
             self._reaped(proc)
             if self._off.is_set() or not self._after_exit(rc):
                 return
+
+    def _end_vm(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Kill the running VM as the chip's reset does; False if the node was powered off."""
+        with self._lock:
+            if self._off.is_set():
+                return False
+            kill_group(proc)
+            proc.wait()
+        self._reaped(proc)
+        return True
 
     def _wait_kick(self, seconds: float | None) -> bool | None:
         """Sleep until the timeout (False), wake() (True) or power-off (None)."""

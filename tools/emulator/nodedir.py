@@ -11,6 +11,8 @@ survive a reset. The board modules (board/*.py) read and write the same names.
 ``link``         "up" / "down": the Wi-Fi link seen by network.WLAN
 ``wdt``          the watchdog: timeout in ms, mtime = last feed (written by machine.WDT)
 ``wake``         deep-sleep duration in ms (written by machine.deepsleep)
+``exit``         an exit code asked from a soft interrupt (a machine.Timer callback), where
+                the VM's scheduler would swallow the exit: the host ends the VM and acts on it
 ``rtcmem``       RTC RAM; ``rtc_off`` RTC clock offset: both lost at power-on
 ``nvs.<ns>``     NVS namespaces; ``ota.json`` OTA partition states (esp32 module)
 ``nomain``       this boot stops in the REPL without main.py (serial port: soft reset from
@@ -34,6 +36,7 @@ __all__ = [
     "clear_for_boot",
     "clear_rtc_domain",
     "deepsleep_ms",
+    "exit_request",
     "link_is_up",
     "run_bootloader",
     "watchdog_deadline",
@@ -110,7 +113,7 @@ def clear_rtc_domain(node_dir: Path) -> None:
 
 def clear_for_boot(node_dir: Path) -> None:
     """Any reset disarms the watchdog and consumes the sleep request."""
-    for name in ("wdt", "wake"):
+    for name in ("wdt", "wake", "exit"):
         (node_dir / name).unlink(missing_ok=True)
 
 
@@ -135,6 +138,14 @@ def watchdog_deadline(node_dir: Path) -> float | None:
     except (OSError, ValueError):  # not armed, or being rewritten right now
         return None
     return fed + timeout_ms / 1000
+
+
+def exit_request(node_dir: Path) -> int | None:
+    """The exit code a soft interrupt asked for (board/_m_timer.py), None if none."""
+    try:
+        return int((node_dir / "exit").read_bytes())
+    except (OSError, ValueError):  # none, or being written right now: seen at the next poll
+        return None
 
 
 def deepsleep_ms(node_dir: Path) -> int:

@@ -12,7 +12,9 @@ import machine  # noqa: E402
 import network  # noqa: E402
 
 c = _board.cfg()
-keep = [network.WLAN(0), esp32.NVS("probe"), machine.WDT, machine.RTC(), machine.freq]
+# (the Timer class: the loader arms one at every trial boot)
+keep = [network.WLAN(0), esp32.NVS("probe"), machine.WDT, machine.RTC(), machine.freq,
+        machine.Timer]
 for k, b in c.get("i2c", {}).items():
     keep.append(machine.I2C(int(k), scl=b.get("scl"), sda=b.get("sda")))
 for k in c.get("uart", {}):

@@ -125,6 +125,7 @@ _LAZY = {
     "ADC": "_m_adc",
     "I2S": "_m_i2s",
     "WDT": "_m_rtc",
+    "Timer": "_m_timer",
     "RTC": "_m_rtc",
     "time_pulse_us": "_m_misc",
     "lightsleep": "_m_misc",
