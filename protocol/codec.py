@@ -295,6 +295,40 @@ def decode_ack(obj: dict[str, Any]) -> Ack | Reject:
     return Ack(obj["n"], obj["k"], obj["t"], tuple(ok), tuple(pairs))
 
 
+# The state's optional health fields (docs/protocol.md) and their bounds. What a gateway
+# forwards to the fleet comes from here, so a field out of these bounds would make the fleet
+# refuse the whole batch (other nodes' aggregates with it): it is refused here instead.
+_STATE_INTS: dict[str, tuple[int, int]] = {
+    "up": (0, 2**32 - 1), "heap": (0, 2**32 - 1), "peak": (0, 2**32 - 1),
+    "buf": (0, 2**32 - 1), "ev": (0, COUNTER_MAX), "rc": (0, 255), "rssi": (-127, 20),
+}
+_STATE_SLOTS = frozenset({"a", "b"})
+_STATE_HEADER = frozenset({"y", "n", "k", "t", "st", "boot"})
+
+
+def _state_extra(obj: dict[str, Any]) -> dict[str, Any] | Reject:
+    """The known health fields, checked; fields this gateway does not know (a newer firmware's)
+    are left out rather than refused."""
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in _STATE_HEADER:
+            continue
+        if key == "fw":
+            if not isinstance(value, str) or not 1 <= len(value) <= TEXT_MAX:
+                return Reject("malformed", "bad firmware version")
+        elif key == "slot":
+            if value not in _STATE_SLOTS:
+                return Reject("malformed", "bad slot")
+        elif key in _STATE_INTS:
+            lo, hi = _STATE_INTS[key]
+            if not _is_int(value) or not lo <= value <= hi:
+                return Reject("malformed", f"bad {key}")
+        else:
+            continue
+        extra[key] = value
+    return extra
+
+
 def decode_state(obj: dict[str, Any]) -> State | Reject:
     bad = _header(obj, "s")
     if bad is not None:
@@ -302,7 +336,9 @@ def decode_state(obj: dict[str, Any]) -> State | Reject:
     status, boot = obj.get("st"), obj.get("boot")
     if status not in ("online", "offline"):
         return Reject("malformed", "bad status")
-    if not _is_int(boot) or boot < 0:
+    if not _is_int(boot) or not 0 <= boot <= COUNTER_MAX:
         return Reject("malformed", "bad boot count")
-    extra = {k: v for k, v in obj.items() if k not in ("y", "n", "k", "t", "st", "boot")}
+    extra = _state_extra(obj)
+    if isinstance(extra, Reject):
+        return extra
     return State(obj["n"], obj["k"], obj["t"], status, boot, extra)

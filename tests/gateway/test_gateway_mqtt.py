@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import time
 from pathlib import Path
 
 import aiomqtt
@@ -11,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from protocol.codec import parse_body, split_signed
+from protocol.codec import encode_state, parse_body, sign, split_signed
 from protocol.topics import node_topic
 from tests.gateway.harness import (
     make_settings,
@@ -85,6 +86,29 @@ async def test_attacks_are_refused_counted_and_change_nothing(tmp_path: Path) ->
         assert gw.store.counters("ang-0001") == [10, 3000]
         quarantined = {q[2] for q in gw.store.quarantined()}
         assert {"bad_mac", "replayed_counter", "malformed", "too_old"} <= quarantined
+
+
+async def test_state_with_a_health_field_out_of_bounds_is_refused_and_changes_no_health(
+    tmp_path: Path,
+) -> None:
+    s = make_settings(tmp_path)
+    async with running_gateway(s, NODES) as gw, node_client(s, "ang-0001") as node:
+        topic = node_topic("ang-0001", "state")
+        now = int(time.time())
+
+        def state(**extra: object) -> bytes:
+            body = encode_state("ang-0001", 1, now, "online", 3, extra)
+            return sign(secret_of("ang-0001"), body)
+
+        # signed by the node itself, so only the decoder's bounds stand between this slot and
+        # the fleet (which would refuse the gateway's whole batch for it)
+        await node.publish(topic, state(fw="0.1.0", slot="a" * 40), qos=1)
+        await wait_for(lambda: gw.metrics.rejected["malformed"] == 1)
+        assert "ang-0001" not in gw.health.health
+        await node.publish(topic, state(fw="0.1.0", slot="b", buf=2), qos=1)
+        await wait_for(lambda: "ang-0001" in gw.health.health)
+        assert gw.health.health["ang-0001"]["slot"] == "b"
+        assert gw.health.rejections["ang-0001"] == {"malformed": 1}
 
 
 async def test_oversized_message_is_refused_by_the_broker_or_the_gateway(tmp_path: Path) -> None:
