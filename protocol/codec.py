@@ -317,7 +317,7 @@ def _state_extra(obj: dict[str, Any]) -> dict[str, Any] | Reject:
             if not isinstance(value, str) or not 1 <= len(value) <= TEXT_MAX:
                 return Reject("malformed", "bad firmware version")
         elif key == "slot":
-            if value not in _STATE_SLOTS:
+            if not isinstance(value, str) or value not in _STATE_SLOTS:  # (a list: unhashable)
                 return Reject("malformed", "bad slot")
         elif key in _STATE_INTS:
             lo, hi = _STATE_INTS[key]

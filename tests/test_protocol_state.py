@@ -44,9 +44,9 @@ def test_the_firmwares_state_is_accepted_with_its_fields() -> None:
 
 
 def test_fields_out_of_bounds_are_refused_with_the_field_named() -> None:
-    for field, value in (("slot", "a" * 20), ("slot", 1), ("fw", ""), ("fw", "v" * 33),
-                         ("buf", -1), ("up", 2**40), ("rc", True), ("rssi", -300),
-                         ("heap", 1.5)):
+    for field, value in (("slot", "a" * 20), ("slot", 1), ("slot", ["a"]), ("slot", {}),
+                         ("fw", ""), ("fw", "v" * 33), ("buf", -1), ("up", 2**40),
+                         ("rc", True), ("rssi", -300), ("heap", 1.5)):
         out = _decode(**{field: value})
         assert isinstance(out, Reject), (field, value)
         assert out.reason == "malformed"
