@@ -94,13 +94,11 @@ def trial_seconds():
         return _TRIAL_S  # no or bad configuration: the app will say so; the deadline stands
 
 
-def _deadline(slot):
+def _deadline(slot, machine):
     # a soft interrupt, run between the app's bytecodes: it cannot be starved by the app
     def check(_timer):
         st, _ = load()
         if st is not None and st.get("tr") == slot:
-            import machine
-
             print("loader: trial of slot", slot, "not confirmed in time: reset")
             machine.reset()
 
@@ -118,7 +116,7 @@ def boot():
     if trial:
         machine.WDT(timeout=_TRIAL_WDT_MS)  # fed by the app; cannot be disarmed
         machine.Timer(0).init(mode=machine.Timer.ONE_SHOT, period=int(trial_seconds() * 1000),
-                              callback=_deadline(slot))
+                              callback=_deadline(slot, machine))
     sys.path.insert(0, slot)
     print("loader: slot", slot, "trial" if trial else "")
     try:

@@ -88,13 +88,11 @@ _DIE_ONCE_MAIN = b"""
 import os, sys
 sys.path.insert(0, "a")
 import node
-try:
+if "die_once" in os.listdir():
     os.remove("die_once")
     def _boom(self):
         raise MemoryError("injected")
     node.Node.print_status = _boom
-except OSError:
-    pass
 node.main()
 """
 

@@ -302,7 +302,7 @@ _STATE_INTS: dict[str, tuple[int, int]] = {
     "up": (0, 2**32 - 1), "heap": (0, 2**32 - 1), "peak": (0, 2**32 - 1),
     "buf": (0, 2**32 - 1), "ev": (0, COUNTER_MAX), "rc": (0, 255), "rssi": (-127, 20),
 }
-_STATE_SLOTS = frozenset({"a", "b"})
+_STATE_SLOTS = ("a", "b")  # a tuple: compared by ==, so an unhashable value is just refused
 _STATE_HEADER = frozenset({"y", "n", "k", "t", "st", "boot"})
 
 
@@ -317,7 +317,7 @@ def _state_extra(obj: dict[str, Any]) -> dict[str, Any] | Reject:
             if not isinstance(value, str) or not 1 <= len(value) <= TEXT_MAX:
                 return Reject("malformed", "bad firmware version")
         elif key == "slot":
-            if not isinstance(value, str) or value not in _STATE_SLOTS:  # (a list: unhashable)
+            if value not in _STATE_SLOTS:
                 return Reject("malformed", "bad slot")
         elif key in _STATE_INTS:
             lo, hi = _STATE_INTS[key]

@@ -213,8 +213,10 @@ def _busy_ms(ms):
     import time
 
     t = time.ticks_ms()
+    spins = 0
     while time.ticks_diff(time.ticks_ms(), t) < ms:
-        pass
+        spins += 1
+    return spins
 
 
 def test_one_shot_timer_calls_back_once_while_the_app_never_yields():
