@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # qemu-user-static, debootstrap, debian-archive-keyring: the emulated Raspberry Pi (docs/hil.md)
 APT_PACKAGES := mosquitto mosquitto-clients chromium qemu-user-static debootstrap debian-archive-keyring
 
-.PHONY: demo test venv system npm pi-image lint typecheck typecheck-firmware pytest clean
+.PHONY: demo test venv lock system npm pi-image lint typecheck typecheck-firmware pytest clean
 
 demo: venv
 	$(BIN)/territoire demo
@@ -31,11 +31,29 @@ system:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements.txt requirements-firmware-stubs.txt pyproject.toml
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade --target $(STUBS) -r requirements-firmware-stubs.txt
+# Every Python package comes from a lock with hashes (requirements/*.txt, made by `make lock`):
+# pip installs exactly those files or stops. The project itself is installed editable, built by
+# the locked setuptools (no build isolation, so nothing unhashed is fetched for the build).
+$(VENV)/.installed: $(BIN)/python requirements/dev.txt requirements/firmware-stubs.txt pyproject.toml
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check -q
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps --upgrade \
+	  --target $(STUBS) -r requirements/firmware-stubs.txt
 	touch $@
+
+# Refresh the locks after editing requirements/*.in (or to take newer transitive releases):
+#   make lock            then review `git diff requirements/` and run `make test`
+# The gateway's lock (what the Pi installs) is resolved under the dev lock's versions, so the Pi
+# runs exactly what the tests ran (tests/test_lock.py checks both).
+PIP_COMPILE := $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-find-links --no-emit-index-url --no-emit-trusted-host
+lock: $(VENV)/.installed
+	cd requirements && ../$(PIP_COMPILE) --upgrade --output-file dev.txt dev.in
+	cd requirements && grep -E '^[A-Za-z0-9_.-]+==' dev.txt | sed 's/ \\$$//' > dev-versions.txt \
+	  && ../$(PIP_COMPILE) --upgrade -c dev-versions.txt --output-file gateway.txt gateway.in; \
+	  status=$$?; rm -f dev-versions.txt; exit $$status
+	cd requirements && ../$(PIP_COMPILE) --upgrade --output-file firmware-stubs.txt firmware-stubs.in
 
 # axe-core, injected by the dashboard's browser tests (package.json, package-lock.json);
 # npm comes with Node.js, or from Debian's npm package where Node.js came without it
@@ -52,7 +70,7 @@ venv: system $(VENV)/.installed npm
 # The emulated Raspberry Pi in which the gateway's HIL scenario runs (hil_tests/
 # test_gateway_qemu.py): Debian bookworm arm64 from the Debian mirror apt uses, the gateway's
 # aarch64 wheels from PyPI; cached in ~/.cache/territoire/pi-image/<key>, rebuilt when
-# requirements-gateway.txt or tools/pi_image/ change (about 35 s cold).
+# requirements/gateway.txt or tools/pi_image/ change (about 35 s cold).
 pi-image: venv
 	$(BIN)/territoire pi-image build
 

@@ -1,7 +1,7 @@
 """``python -m gateway run|enroll --config FILE``: the gateway on a Raspberry Pi.
 
 The same commands as ``territoire gateway``, without the workstation CLI's dependencies, so a
-Pi installs only requirements-gateway.txt. Errors are one line on stderr and an exit code
+Pi installs only requirements/gateway.txt. Errors are one line on stderr and an exit code
 (2: configuration, 3: the fleet refused, 4: the gateway could not run: a port in use, a
 directory it cannot write, no Mosquitto), never a traceback.
 """

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol.zones import load_zones_file
+
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 
@@ -68,7 +70,9 @@ class AggregationSettings:
 @dataclass(frozen=True)
 class PublishSettings:
     interval_s: float = 15.0  # how often due windows are closed and anonymised
-    zones_file: str = ""  # quartiers JSON (id, name, centroid) for open-data outputs
+    # the zones file (GeoJSON FeatureCollection, protocol/zones.py) that locates open data;
+    # empty: no open-data endpoints. Checked when the configuration is loaded.
+    zones_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,4 +178,10 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     settings: Settings = _build(Settings, raw, "")
+    if settings.publish.zones_file:
+        # a bad zones file stops the gateway at start, named, not at its first publication
+        try:
+            load_zones_file(Path(settings.publish.zones_file))
+        except ValueError as exc:
+            raise ConfigError(f"publish.zones_file: {exc}") from None
     return settings

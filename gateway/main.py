@@ -1,7 +1,7 @@
 """Entry points of the gateway process: run, and enroll with the fleet.
 
 ``territoire gateway run|enroll`` on a workstation, ``python -m gateway run|enroll`` on the Pi
-(gateway/__main__.py: only the gateway's own dependencies, requirements-gateway.txt).
+(gateway/__main__.py: only the gateway's own dependencies, requirements/gateway.txt).
 """
 
 from __future__ import annotations

@@ -15,33 +15,21 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gateway.anonymize import PublishedCell
 from protocol.metrics import METRICS
 from protocol.smart_data_models import FIELDS, entity, iso, measured
+from protocol.zones import Zone, load_zones_file
 
 __all__ = ["CSV_COLUMNS", "Zone", "csv_text", "key_values", "load_zones", "ngsi_entities"]
 
 
-@dataclass(frozen=True, slots=True)
-class Zone:
-    id: str
-    name: str
-    lat: float
-    lon: float
-
-
-def load_zones(doc: Mapping[str, Any]) -> dict[str, Zone]:
-    """Zones from the quartiers document (shared/data/angers_quartiers.json, already parsed)."""
-    try:
-        return {
-            str(q["id"]): Zone(str(q["id"]), str(q["name"]), float(q["lat"]), float(q["lon"]))
-            for q in doc["quartiers"]
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"malformed zones document: {exc!r}") from exc
+def load_zones(path: Path) -> dict[str, Zone]:
+    """The zones of a zones file (GeoJSON, ``protocol/zones.py``) by id: the gateway locates a
+    zone's figures at its centroid. A bad file is a ValueError naming it."""
+    return {z.id: z for z in load_zones_file(path)}
 
 
 def ngsi_entities(

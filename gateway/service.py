@@ -109,7 +109,7 @@ class Gateway:
         self.replayed = self.publisher.load(self.store)
         self.zones: dict[str, Zone] = {}
         if settings.publish.zones_file:
-            self.zones = load_zones(orjson.loads(Path(settings.publish.zones_file).read_bytes()))
+            self.zones = load_zones(Path(settings.publish.zones_file))
         self.started = time.time()
         self.connected = False
         self.intake: MqttIntake | None = None

@@ -28,7 +28,7 @@ from tools.emulator import EmulatedNode
 from tools.fleet_api import FleetAdmin, claim
 from tools.fleet_process import LocalFleet
 from tools.pi_image import PiImage, python_env, stage_gateway
-from tools.territory import NodePlan, plan_nodes, profile_for, quartiers
+from tools.territory import NodePlan, plan_nodes, profile_for, zones
 
 GATEWAY_ID = "gw-qemu"
 N_NODES = 10
@@ -121,9 +121,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, sc: Scena
 def _provision(fleet: LocalFleet, plans: list[NodePlan]) -> tuple[str, dict[str, Any]]:
     admin = FleetAdmin(fleet.url, fleet.token)
     try:
-        known = {q["id"]: q for q in quartiers()}
+        known = {z.id: z for z in zones()}
         for zone in sorted({p.zone for p in plans}):
-            admin.ensure_zone(zone, known[zone]["name"], known[zone]["lat"], known[zone]["lon"])
+            admin.ensure_zone(zone, known[zone].name, known[zone].lat, known[zone].lon)
         admin.ensure_profile(profile_for("weather"))
         token = admin.create_gateway(GATEWAY_ID, "Passerelle émulée (QEMU aarch64)")
         claimed = {}

@@ -175,12 +175,12 @@ def pi_image_build() -> None:
 @pi_image_app.command("audit")
 def pi_image_audit(
     requirements: Annotated[Path, typer.Option(help="pinned requirements")] = Path(
-        "requirements-gateway.txt"),
+        "requirements/gateway.txt"),
 ) -> None:
     """Check that every pinned package has a wheel a Pi can install (aarch64 for CPython 3.11,
     or pure Python), fetching them into a temporary directory.
 
-    Example: territoire pi-image audit --requirements requirements-gateway.txt
+    Example: territoire pi-image audit --requirements requirements/gateway.txt
     """
     import tempfile
 

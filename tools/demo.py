@@ -39,7 +39,7 @@ from tools.bundle import firmware_files, node_config
 from tools.emulator import EmulatedNode
 from tools.fleet_api import ClaimedNode, FleetAdmin, claim
 from tools.fleet_process import LocalFleet
-from tools.territory import QUARTIERS_FILE, NodePlan, plan_nodes, profile_for, quartiers
+from tools.territory import NodePlan, plan_nodes, profile_for, zones, zones_file
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -124,10 +124,10 @@ def _provision(
     """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
     admin = FleetAdmin(fleet.url, fleet.token)
     try:
-        known = {q["id"]: q for q in quartiers()}
+        known = {z.id: z for z in zones()}
         for zone in sorted({p.zone for p in plans}):
-            q = known[zone]
-            admin.ensure_zone(zone, q["name"], q["lat"], q["lon"])
+            z = known[zone]
+            admin.ensure_zone(zone, z.name, z.lat, z.lon)
         for kind in sorted({p.kind.name for p in plans}):
             admin.ensure_profile(profile_for(kind))
         token = admin.create_gateway("gw-demo", "Passerelle de démonstration")
@@ -150,7 +150,7 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         http=HttpSettings(port=free_port()),
         # one-minute windows so the demo publishes within its first two minutes
         aggregation=AggregationSettings(window_s=60, grace_s=10),
-        publish=PublishSettings(interval_s=5.0, zones_file=str(QUARTIERS_FILE)),
+        publish=PublishSettings(interval_s=5.0, zones_file=str(zones_file())),
     )
     demo.plans = plan_nodes(opts.nodes)
     # Ctrl-C and SIGTERM only ask to stop, from the first second: whatever has started by then

@@ -1,19 +1,25 @@
 """A small emulated territory: node kinds, their emulated boards and their configuration.
 
 Used by ``territoire demo`` and by the hardware-in-the-loop tests to lay out emulated ESP32
-nodes over Angers' quartiers with a realistic mix of sensor kinds.
+nodes over a territory's zones (by default Angers' quartiers, ``data/zones/``) with a realistic
+mix of sensor kinds.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "NodeKind", "NodePlan", "plan_nodes", "quartiers"]
+from protocol.zones import Zone, load_zones_file
 
-QUARTIERS_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "angers_quartiers.json"
+__all__ = ["DEMO_ZONES_FILE", "KINDS", "NodeKind", "NodePlan", "plan_nodes", "zones",
+           "zones_file"]
+
+# the demo's zones, in the repository (approximate boundaries: the file says how they were made)
+REPO = Path(__file__).resolve().parents[1]
+DEMO_ZONES_FILE = REPO / "data" / "zones" / "angers-quartiers.geojson"
 
 
 @dataclass(frozen=True)
@@ -123,21 +129,27 @@ class NodePlan:
         }
 
 
-def quartiers(path: Path = QUARTIERS_FILE) -> list[dict[str, Any]]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return list(data["quartiers"])
+def zones_file() -> Path:
+    """The territory's zones file: ``TERRITOIRE_ZONES_FILE`` when set (an operator's own
+    zones), else the demo's."""
+    return Path(os.environ.get("TERRITOIRE_ZONES_FILE") or DEMO_ZONES_FILE)
+
+
+def zones(path: Path | None = None) -> list[Zone]:
+    """The zones of ``path`` (default :func:`zones_file`); a bad file is a ValueError."""
+    return load_zones_file(path or zones_file())
 
 
 def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang") -> list[NodePlan]:
-    """n nodes filling the quartiers one after the other with ``len(kinds)`` nodes each, the
-    kinds in turn (a quartier gets the whole mix before the next one starts)."""
-    zones = [q["id"] for q in quartiers()]
+    """n nodes filling the zones one after the other with ``len(kinds)`` nodes each, the
+    kinds in turn (a zone gets the whole mix before the next one starts)."""
+    ids = [z.id for z in zones()]
     per_zone = len(kinds)
     return [
         NodePlan(
             f"{prefix}-{i + 1:04d}",
             KINDS[kinds[i % per_zone]],
-            zones[(i // per_zone) % len(zones)],
+            ids[(i // per_zone) % len(ids)],
             seed=1000 + i,
         )
         for i in range(n)

@@ -19,7 +19,7 @@ from tests.fleet.gwsim import API, GatewaySim
 
 Client = TestClient | httpx.Client
 
-# a few quartiers of Angers (shared/data/angers_quartiers.json), with their centroids
+# a few quartiers of Angers (data/zones/angers-quartiers.geojson), with their centroids
 ZONES = (
     ("centre", "Centre-ville - La Fayette - Éblé", 47.4700, -0.5510, "gw-a"),
     ("doutre", "Doutre - Saint-Jacques - Nazareth", 47.4740, -0.5640, "gw-a"),

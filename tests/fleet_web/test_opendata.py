@@ -20,7 +20,7 @@ from fleet.web.opendata import MODELS, ZoneCentroid, cell_entities, ngsi_entitie
 from tests.fleet.gwsim import API
 from tests.fleet_web.seed import Territory
 
-SCHEMAS = Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "smart-data-models"
+SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "smart-data-models"
 REF_FILES = {
     "https://smart-data-models.github.io/data-models/common-schema.json": "common-schema.json",
     "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/"

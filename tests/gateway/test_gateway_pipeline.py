@@ -28,7 +28,7 @@ from tests.gateway.harness import (
     wait_for,
 )
 
-ZONES = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "angers_quartiers.json")
+ZONES = str(Path(__file__).resolve().parents[2] / "data" / "zones" / "angers-quartiers.geojson")
 
 
 @pytest.fixture

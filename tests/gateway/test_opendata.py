@@ -18,8 +18,8 @@ from referencing.jsonschema import DRAFT202012
 from gateway.anonymize import PublishedCell
 from gateway.opendata import CSV_COLUMNS, csv_text, key_values, load_zones, ngsi_entities
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SCHEMAS = SHARED / "schemas" / "smart-data-models"
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "data" / "smart-data-models"
 REF_FILES = {
     "https://smart-data-models.github.io/data-models/common-schema.json": "common-schema.json",
     "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/"
@@ -31,7 +31,7 @@ REF_FILES = {
 }  # fmt: skip
 MODELS = ("AirQualityObserved", "NoiseLevelObserved", "WeatherObserved", "CrowdFlowObserved")
 T0 = 1_750_003_200  # 2025-06-15T16:00:00Z
-ZONES = load_zones(json.loads((SHARED / "data" / "angers_quartiers.json").read_text("utf-8")))
+ZONES = load_zones(REPO / "data" / "zones" / "angers-quartiers.geojson")
 
 # the schemas say "format": "date-time"; check it for real (jsonschema skips it without an
 # optional package), with the RFC 3339 profile the models use: a UTC 'Z' timestamp

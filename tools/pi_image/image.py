@@ -25,7 +25,7 @@ from tools.pi_image.spec import BOOKWORM, ImageError, Target, cache_key, to_prun
 __all__ = ["PiImage", "ensure_image", "image_key", "python_env", "stage_gateway"]
 
 REPO = Path(__file__).resolve().parents[2]
-REQUIREMENTS = REPO / "requirements-gateway.txt"
+REQUIREMENTS = REPO / "requirements/gateway.txt"
 QEMU = "qemu-aarch64-static"
 SITE = "/opt/territoire/site-packages"  # where the gateway's wheels go, inside the image
 MANIFEST = "manifest.json"

@@ -34,22 +34,41 @@ class Pin:
         return f"{self.name}=={self.version}"
 
 
-def read_pins(text: str) -> dict[str, Pin]:
-    """``name==version`` lines (comments and blanks ignored), by canonical name. Anything
-    looser than an exact pin is refused: the Pi must run what the tests ran."""
-    pins: dict[str, Pin] = {}
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with comments dropped and ``\\`` continuations joined (a hashed lock writes each
+    pin over several lines), numbered by the line they start on."""
+    out: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name, sep, version = (part.strip() for part in line.partition("=="))
+        more = line.endswith("\\")
+        line = line.removesuffix("\\").strip()
+        pending = (pending[0], f"{pending[1]} {line}") if pending else (number, line)
+        if not more:
+            if pending[1].strip():
+                out.append((pending[0], pending[1].strip()))
+            pending = None
+    if pending and pending[1].strip():
+        out.append(pending)
+    return out
+
+
+def read_pins(text: str) -> dict[str, Pin]:
+    """``name==version`` requirements by canonical name: a plain pin list or a hashed lock
+    (``--hash=`` options are the only ones allowed; pip checks them). Anything looser than an
+    exact pin is refused: the Pi must run what the tests ran."""
+    pins: dict[str, Pin] = {}
+    for number, line in _logical_lines(text):
+        spec, *options = line.split()
+        name, sep, version = (part.strip() for part in spec.partition("=="))
         bad = not sep or not name or any(c in name + version for c in "<>=!~;[ @")
+        bad = bad or any(not o.startswith("--hash=") for o in options)
         try:
             Version(version)
         except InvalidVersion:
             bad = True
         if bad:
-            raise ImageError(f"line {number}: {raw.strip()!r} is not an exact pin name==version")
+            raise ImageError(f"line {number}: {spec!r} is not an exact pin name==version")
         key = canonicalize_name(name)
         if key in pins:
             raise ImageError(f"line {number}: {name} is pinned twice")
