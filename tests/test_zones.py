@@ -137,3 +137,16 @@ def test_a_gateway_with_a_bad_zones_file_stops_at_start_naming_it(tmp_path: Path
     assert result.returncode == 2, result.stderr
     assert "publish.zones_file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_refuses_a_bad_zones_file_before_starting_anything(tmp_path: Path) -> None:
+    bad = tmp_path / "zones.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": []}')
+    work = tmp_path / "work"
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "demo", "--zones", str(bad), "--workdir", str(work),
+         "--duration", "5"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())  # rich wraps a long line at the terminal's width
+    assert said == f"error: zones file {bad}: the FeatureCollection has no features"
+    assert not work.exists()

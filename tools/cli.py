@@ -208,6 +208,10 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option(help="keep the demo's files here (default: a temporary dir)")
     ] = None,
+    zones: Annotated[
+        Path | None, typer.Option(envvar="TERRITOIRE_ZONES_FILE",
+                                  help="zones GeoJSON (default: data/zones, Angers' quartiers)")
+    ] = None,
 ) -> None:
     """Run the whole chain locally: Mosquitto, gateway and emulated nodes over Angers.
 
@@ -215,9 +219,15 @@ def demo(
     """
     import httpx
 
+    from protocol.zones import ZonesError, load_zones_file
     from tools.demo import DemoOptions, run_demo
     from tools.fleet_api import FleetApiError
 
+    if zones is not None:
+        try:  # before anything starts
+            load_zones_file(zones)
+        except ZonesError as exc:
+            raise CliError(str(exc), 2) from None
     try:
         result = run_demo(
             DemoOptions(
@@ -227,6 +237,7 @@ def demo(
                 interval_s=interval,
                 live=sys.stdout.isatty(),
                 workdir=workdir,
+                zones_file=zones,
             )
         )
     except (RuntimeError, OSError, FleetApiError, httpx.HTTPError) as exc:

@@ -52,6 +52,7 @@ class DemoOptions:
     workdir: Path | None = None
     interval_s: float = 5.0
     live: bool = True
+    zones_file: Path | None = None  # default: tools.territory.zones_file()
 
 
 @dataclass
@@ -63,6 +64,10 @@ class _Demo:
     fleet: LocalFleet | None = None
     nodes: dict[str, EmulatedNode] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+
+    @property
+    def zones_path(self) -> Path:
+        return self.opts.zones_file or zones_file()
 
 
 def _table(demo: _Demo, gw: Gateway) -> Table:
@@ -119,12 +124,12 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
 
 
 def _provision(
-    fleet: LocalFleet, plans: list[NodePlan]
+    fleet: LocalFleet, plans: list[NodePlan], zones_path: Path
 ) -> tuple[str, dict[str, ClaimedNode]]:
     """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
     admin = FleetAdmin(fleet.url, fleet.token)
     try:
-        known = {z.id: z for z in zones()}
+        known = {z.id: z for z in zones(zones_path)}
         for zone in sorted({p.zone for p in plans}):
             z = known[zone]
             admin.ensure_zone(zone, z.name, z.lat, z.lon)
@@ -141,18 +146,22 @@ def _provision(
         admin.close()
 
 
-async def _run(demo: _Demo) -> dict[str, Any]:
-    opts = demo.opts
-    settings = Settings(
+def _gateway_settings(demo: _Demo, zones_path: Path) -> Settings:
+    return Settings(
         name="demo-gateway",
         data_dir=str(demo.work / "gateway"),
         mqtt=MqttSettings(port=free_port(), client_id="demo-gateway"),
         http=HttpSettings(port=free_port()),
         # one-minute windows so the demo publishes within its first two minutes
         aggregation=AggregationSettings(window_s=60, grace_s=10),
-        publish=PublishSettings(interval_s=5.0, zones_file=str(zones_file())),
+        publish=PublishSettings(interval_s=5.0, zones_file=str(zones_path)),
     )
-    demo.plans = plan_nodes(opts.nodes)
+
+
+async def _run(demo: _Demo) -> dict[str, Any]:
+    opts = demo.opts
+    settings = _gateway_settings(demo, demo.zones_path)
+    demo.plans = plan_nodes(opts.nodes, zones_path=demo.zones_path)
     # Ctrl-C and SIGTERM only ask to stop, from the first second: whatever has started by then
     # (fleet, broker, nodes) is stopped by the finally below, never left running
     stop = asyncio.Event()
@@ -171,7 +180,7 @@ async def _run(demo: _Demo) -> dict[str, Any]:
         gw = Gateway(settings)
         if stop.is_set():
             return _summary(demo, gw)
-        token, claimed = await asyncio.to_thread(_provision, fleet, demo.plans)
+        token, claimed = await asyncio.to_thread(_provision, fleet, demo.plans, demo.zones_path)
         await enroll(fleet.url, gw.identity, token)
         keys = {node_id: c.secret for node_id, c in claimed.items()}
         async with httpx.AsyncClient(base_url=fleet.url, timeout=20) as client:

@@ -140,10 +140,11 @@ def zones(path: Path | None = None) -> list[Zone]:
     return load_zones_file(path or zones_file())
 
 
-def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang") -> list[NodePlan]:
+def plan_nodes(n: int, *, kinds: tuple[str, ...] = MIX, prefix: str = "ang",
+               zones_path: Path | None = None) -> list[NodePlan]:
     """n nodes filling the zones one after the other with ``len(kinds)`` nodes each, the
     kinds in turn (a zone gets the whole mix before the next one starts)."""
-    ids = [z.id for z in zones()]
+    ids = [z.id for z in zones(zones_path)]
     per_zone = len(kinds)
     return [
         NodePlan(
