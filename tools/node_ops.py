@@ -44,6 +44,7 @@ from tools.node_monitor import (
 from tools.node_monitor import monitor as watch
 from tools.provisioning import (
     ProvisioningError,
+    check_writable_dir,
     claim_code_from,
     load_provisioning,
     make_provisioning,
@@ -104,6 +105,8 @@ def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wi
     if out is not None and out.exists():
         raise ProvisioningError(f"{out} exists: it may hold another node's secret; "
                                 "choose another --out")
+    # the file is written after the claim: a directory we cannot write would spend the code
+    check_writable_dir(out.parent if out is not None else Path("nodes"), "the provisioning file")
     make = functools.partial(
         make_provisioning, fleet_url=fleet.rstrip("/"), gateway_host=gateway_host,
         gateway_port=gateway_port, wifi_ssid=wifi_ssid, wifi_key=wifi_key, kind=kind,
