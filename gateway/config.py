@@ -36,7 +36,8 @@ class BrokerSettings:
 
     conf_dir: str = ""  # where passwd and acl are written; empty: <data_dir>/broker
     pid_file: str = ""  # SIGHUP goes to this pid after a registry change; empty: nobody
-    manage: bool = False  # start a private Mosquitto ourselves (demo and tests)
+    manage: bool = False  # run Mosquitto ourselves, as our child (production: the shipped unit)
+    listen_host: str = "127.0.0.1"  # where that Mosquitto listens: 0.0.0.0 for nodes on Wi-Fi
     # messages the broker keeps for the gateway beyond those in flight, where excess load
     # waits; beyond it Mosquitto drops (and logs it). About 500 bytes of broker memory each.
     max_queued_messages: int = 1_000_000

@@ -133,10 +133,12 @@ class Gateway:
             self.broker_files.signal_reload()
 
     def start_private_broker(self) -> MosquittoProcess:
-        """Demo and tests: run our own Mosquitto with the generated users and ACL."""
+        """Run our own Mosquitto with the generated users and ACL (production with the shipped
+        unit, the demo and tests): it reloads them on our SIGHUP, as our child."""
         self.broker_files.write(self.store)
         broker = MosquittoProcess(
-            self.broker_files.dir / "run", self.s.mqtt.port, extra_conf=self.broker_files.conf()
+            self.broker_files.dir / "run", self.s.mqtt.port, extra_conf=self.broker_files.conf(),
+            host=self.s.broker.listen_host,
         )
         broker.start()
         self.broker = broker

@@ -151,3 +151,35 @@ def test_a_power_lock_left_by_a_dead_process_means_the_node_is_off(tmp_path: Pat
     fd = nodedir.take_power(tmp_path)
     assert fd is not None
     nodedir.release_power(fd)
+
+
+def test_selftest_against_a_broker_that_does_not_know_the_node_says_not_synced_yet(
+    tmp_path: Path,
+) -> None:
+    """Just after provisioning, the gateway's broker has no account for the node until the
+    next fleet sync: CONNACK refused, which the self-test names."""
+    import json
+
+    from gateway.broker import MosquittoProcess
+    from gateway.broker_config import password_file
+    from tools.fleet_api import ClaimedNode
+    from tools.provisioning import make_provisioning, write_private
+
+    passwd = tmp_path / "passwd"
+    passwd.write_text(password_file([("gateway", "only-the-gateway")]))
+    with MosquittoProcess(tmp_path / "broker", extra_conf=(
+            f"allow_anonymous false\npassword_file {passwd}\n")) as broker:
+        doc = make_provisioning(
+            ClaimedNode("ang-0008", 1, bytes(range(32)), "centre", None, "air"),
+            fleet_url="http://fleet", gateway_host="127.0.0.1", gateway_port=broker.port,
+            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None, interval_s=60)
+        prov = tmp_path / "ang-0008.json"
+        write_private(prov, json.dumps(doc).encode())
+        p = territoire("node", "flash", "--config", str(prov), "--emulated",
+                       str(tmp_path / "emu"), "--json")
+    assert p.returncode == 5, p.stderr
+    checks = {c["name"]: c for c in json.loads(p.stdout)["selftest"]["checks"]}
+    assert checks["gateway"]["status"] == "fail"
+    assert "refused the node's login (CONNACK 5)" in checks["gateway"]["detail"]
+    assert "the gateway has not synced this node from the fleet yet" in \
+        checks["gateway"]["detail"]
