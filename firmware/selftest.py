@@ -114,7 +114,15 @@ async def _gateway(cfg, clk, timeout_ms):
         while not got and time.ticks_diff(time.ticks_ms(), t) < timeout_ms:
             await asyncio.sleep_ms(50)
     except OSError as e:
-        _line("gateway", "fail", "broker %s refused or unreachable: %s" % (where, e))
+        if len(e.args) > 1:
+            # mqtt.py raises OSError(ECONNREFUSED, CONNACK code): the broker is there but does
+            # not know this node, which is what a node provisioned minutes ago meets until the
+            # gateway's next fleet sync gives it a broker account
+            _line("gateway", "fail", "broker %s refused the node's login (CONNACK %s): the "
+                  "gateway has not synced this node from the fleet yet; wait for its next sync "
+                  "(fleet.sync_interval_s) and test again" % (where, e.args[1]))
+        else:
+            _line("gateway", "fail", "broker %s refused or unreachable: %s" % (where, e))
         return
     finally:
         await c.disconnect()

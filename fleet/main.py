@@ -6,9 +6,11 @@ import os
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from fleet.app import create_app
 from fleet.core.config import Settings
+from fleet.core.db import DatabaseUnavailable, check_database_url, first_line, shown_url
 from fleet.migrations import upgrade
 
 __all__ = ["app_from_environment", "serve"]
@@ -20,11 +22,19 @@ def app_from_environment() -> FastAPI:
 
 
 def serve(host: str, port: int, database_url: str, workers: int = 1) -> None:
-    """Migrate once, then serve. Settings other than the URL come from the environment."""
+    """Migrate once, then serve. Settings other than the URL come from the environment.
+
+    Raises ConfigError (master key), DatabaseError (a URL that cannot be used or opened)
+    before anything listens."""
+    check_database_url(database_url)
     os.environ["TERRITOIRE_FLEET_DATABASE_URL"] = database_url
     settings = Settings()  # fails here, before any worker starts, on a missing master key
     settings.master_key_bytes()
-    upgrade(database_url)
+    try:
+        upgrade(database_url)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(f"cannot open the database {shown_url(database_url)}: "
+                            f"{first_line(exc)}") from None
     # workers inherit the environment: the schema is up to date, they need not migrate
     os.environ["TERRITOIRE_FLEET_MIGRATE_ON_START"] = "false"
     uvicorn.run(

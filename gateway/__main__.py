@@ -2,8 +2,8 @@
 
 The same commands as ``territoire gateway``, without the workstation CLI's dependencies, so a
 Pi installs only requirements/gateway.txt. Errors are one line on stderr and an exit code
-(2: configuration, 3: the fleet refused, 4: the gateway could not run: a port in use, a
-directory it cannot write, no Mosquitto), never a traceback.
+(2: configuration, 3: not enrolled, or the fleet refused, 4: the gateway could not run: a port
+in use, a directory it cannot write, no Mosquitto), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,13 +15,22 @@ from pathlib import Path
 from gateway.broker import BrokerError
 from gateway.config import ConfigError
 from gateway.fleet_client import FleetError
-from gateway.main import enroll_gateway, run_gateway
+from gateway.main import (
+    DataDirError,
+    GatewayRefused,
+    NotEnrolled,
+    enroll_gateway,
+    enroll_hint,
+    run_gateway,
+)
 
 __all__ = ["main"]
 
+PROG = "python -m gateway"
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run until SIGTERM or Ctrl-C")
     run.add_argument("--config", "-c", type=Path, required=True, help="gateway TOML file")
@@ -40,9 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: bad gateway configuration: {exc}", file=sys.stderr)
         return 2
+    except NotEnrolled as exc:
+        print(f"error: {exc}: run `{enroll_hint(args.config, PROG)}` first", file=sys.stderr)
+        return 3
+    except GatewayRefused as exc:
+        print(f"error: {exc}: enroll it again (`{enroll_hint(args.config, PROG)}`, a new "
+              "token from the fleet) or check its clock", file=sys.stderr)
+        return 3
     except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except DataDirError as exc:
+        print(f"error: {exc} (the token is not spent: fix data_dir and enroll again)",
+              file=sys.stderr)
+        return 4
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
         print(f"error: the gateway stopped: {exc}", file=sys.stderr)

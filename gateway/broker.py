@@ -1,7 +1,9 @@
-"""Run a private Mosquitto: on a free port, with a configuration written by us.
+"""Run Mosquitto as the gateway's child, with a configuration written by us.
 
-In production Mosquitto runs as its own systemd service and the gateway only writes its
-configuration and reloads it; tests and the demo start a private instance with this class.
+In production the shipped unit runs the gateway with ``broker.manage = true``: its Mosquitto
+runs as the gateway's user, reads the users and ACL the gateway writes and reloads them on the
+gateway's SIGHUP (docs/gateway.md, "Mosquitto in production"). Tests and the demo start one on
+a free port.
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ class MosquittoProcess:
     The port stays the same across ``kill`` / ``start`` so clients can reconnect.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "",
+                 host: str = "127.0.0.1") -> None:
         self.workdir = workdir
+        self.host = host  # 0.0.0.0 in production (--manage-broker): the nodes come over Wi-Fi
         self.port = port if port is not None else free_port()
         self.extra_conf = extra_conf
         self.proc: subprocess.Popen[bytes] | None = None
@@ -80,7 +84,7 @@ class MosquittoProcess:
             # run as whoever started us: Mosquitto started as root would otherwise switch to
             # the 'mosquitto' user and lose access to our private files
             f"user {getpass.getuser()}\n"
-            f"listener {self.port} 127.0.0.1\n"
+            f"listener {self.port} {self.host}\n"
             "persistence false\n"
             f"log_dest file {self.log_path}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 from protocol.zones import load_zones_file
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ConfigError", "Settings", "check_files", "load_settings"]
 
 
 class ConfigError(ValueError):
@@ -38,7 +38,8 @@ class BrokerSettings:
 
     conf_dir: str = ""  # where passwd and acl are written; empty: <data_dir>/broker
     pid_file: str = ""  # SIGHUP goes to this pid after a registry change; empty: nobody
-    manage: bool = False  # start a private Mosquitto ourselves (demo and tests)
+    manage: bool = False  # run Mosquitto ourselves, as our child (production: the shipped unit)
+    listen_host: str = "127.0.0.1"  # where that Mosquitto listens: 0.0.0.0 for nodes on Wi-Fi
     # messages the broker keeps for the gateway beyond those in flight, where excess load
     # waits; beyond it Mosquitto drops (and logs it). About 500 bytes of broker memory each.
     max_queued_messages: int = 1_000_000
@@ -178,10 +179,15 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     settings: Settings = _build(Settings, raw, "")
+    return settings
+
+
+def check_files(settings: Settings) -> None:
+    """What the configuration names on disk, checked before a gateway starts (a workstation
+    reading the same file for `node monitor` need not have them)."""
     if settings.publish.zones_file:
         # a bad zones file stops the gateway at start, named, not at its first publication
         try:
             load_zones_file(Path(settings.publish.zones_file))
         except ValueError as exc:
             raise ConfigError(f"publish.zones_file: {exc}") from None
-    return settings

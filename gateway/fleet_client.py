@@ -31,6 +31,7 @@ from gateway.store import NodeRecord, Store
 __all__ = [
     "API",
     "FleetError",
+    "GatewayRefused",
     "Identity",
     "SyncResult",
     "apply_sync_page",
@@ -64,6 +65,11 @@ class FleetError(Exception):
     @property
     def permanent(self) -> bool:
         return refused_for_good(self.status_code)
+
+
+class GatewayRefused(FleetError):
+    """The fleet refuses this gateway's signed requests (401/403): never enrolled, revoked, or
+    a clock too far off. Retrying cannot help, so the gateway stops and says so."""
 
 
 def _load_key(path: Path) -> bytes:

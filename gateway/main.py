@@ -14,11 +14,30 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from gateway.config import ConfigError, load_settings
-from gateway.fleet_client import Identity, enroll
+from gateway.config import ConfigError, Settings, check_files, load_settings
+from gateway.fleet_client import GatewayRefused, Identity, enroll
 from gateway.service import Gateway
 
-__all__ = ["enroll_gateway", "run_gateway"]
+__all__ = ["DataDirError", "GatewayRefused", "NotEnrolled", "enroll_gateway", "enroll_hint",
+           "run_gateway"]
+
+
+class NotEnrolled(Exception):
+    """``gateway run`` with a fleet.url but no identity in the data directory: the fleet would
+    refuse every request (401), so nothing starts."""
+
+
+class DataDirError(OSError):
+    """The data directory cannot be written (keys, database, broker files go there)."""
+
+
+def enroll_hint(config: Path, prog: str = "territoire gateway") -> str:
+    return f"{prog} enroll --config {config} --token TOKEN"
+
+
+def _identity_exists(settings: Settings) -> bool:
+    # the identity key is made by `gateway enroll`, before it sends the public key to the fleet
+    return (settings.data_path / "identity.key").is_file()
 
 
 def _log_memory() -> None:
@@ -39,6 +58,10 @@ def _log_memory() -> None:
 def run_gateway(config: Path, *, manage_broker: bool | None = None) -> None:
     """Run until SIGTERM or SIGINT; raises gateway.config.ConfigError on a bad file."""
     settings = load_settings(config)
+    check_files(settings)
+    if settings.fleet.url and not _identity_exists(settings):
+        raise NotEnrolled(f"this gateway is not enrolled with {settings.fleet.url} (no identity "
+                          f"in {settings.data_dir})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     async def main() -> None:
@@ -68,6 +91,12 @@ def enroll_gateway(config: Path, token: str) -> tuple[str, str]:
     settings = load_settings(config)
     if not settings.fleet.url:
         raise ConfigError("the configuration has no fleet.url")
-    identity = Identity.load(settings.data_path, settings.fleet.gateway_id or settings.name)
+    try:
+        # the keys are made (or read) before the fleet is asked: an unwritable directory fails
+        # here, and the one-time token is not spent
+        identity = Identity.load(settings.data_path, settings.fleet.gateway_id or settings.name)
+    except OSError as exc:
+        raise DataDirError(f"cannot write the data directory {settings.data_dir}: "
+                           f"{exc.strerror or exc}") from None
     asyncio.run(enroll(settings.fleet.url, identity, token.strip()))
     return identity.gateway_id, settings.fleet.url

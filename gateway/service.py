@@ -29,7 +29,7 @@ from gateway.aggregate import AggregatorSettings
 from gateway.anonymize import PrivacySettings, PublishedCell
 from gateway.broker import MosquittoProcess
 from gateway.config import Settings
-from gateway.fleet_client import FleetError, Identity, sync_once
+from gateway.fleet_client import FleetError, GatewayRefused, Identity, sync_once
 from gateway.http import serve_http
 from gateway.ingest import Batch, NodeEntry, ack_messages, verify_batch
 from gateway.metrics import Metrics, render
@@ -133,10 +133,12 @@ class Gateway:
             self.broker_files.signal_reload()
 
     def start_private_broker(self) -> MosquittoProcess:
-        """Demo and tests: run our own Mosquitto with the generated users and ACL."""
+        """Run our own Mosquitto with the generated users and ACL (production with the shipped
+        unit, the demo and tests): it reloads them on our SIGHUP, as our child."""
         self.broker_files.write(self.store)
         broker = MosquittoProcess(
-            self.broker_files.dir / "run", self.s.mqtt.port, extra_conf=self.broker_files.conf()
+            self.broker_files.dir / "run", self.s.mqtt.port, extra_conf=self.broker_files.conf(),
+            host=self.s.broker.listen_host,
         )
         broker.start()
         self.broker = broker
@@ -336,6 +338,11 @@ class Gateway:
                     attempt = 0
                     await asyncio.sleep(self.s.fleet.sync_interval_s)
                 except FleetError as exc:
+                    if exc.status_code in (401, 403):
+                        # not enrolled, revoked or a clock off: retrying forever would only
+                        # hide it; the gateway stops with one line saying what to do
+                        raise GatewayRefused(f"the fleet refused this gateway ({exc})",
+                                             exc.status_code) from None
                     attempt += 1
                     jitter = random.random()  # noqa: S311 - jitter, not a secret
                     delay = backoff_s(attempt, self.s.uplink.backoff_cap_s, jitter)

@@ -28,6 +28,7 @@ import orjson
 import pytest
 
 from gateway.broker import free_port
+from gateway.fleet_client import Identity
 from gateway.privacy_budget import BUDGET_TZ, budget_day
 from hil_tests.gateway_process import broker_for_gateway, metrics, start_gateway, start_nodes
 from tests.fake_fleet import FakeFleet
@@ -75,6 +76,9 @@ class Run:
 
     def start(self, run: dict[str, float]) -> None:
         conf = self.config(run["epsilon"], int(run["window_s"]), run["retention_h"])
+        # `gateway run` with a fleet.url needs the identity `gateway enroll` makes; the fake
+        # fleet takes any signature, so the keys alone stand for the enrollment
+        Identity.load(self.tmp / "gw", "gw-days")
         self.gw = start_gateway(conf, self.tmp / "gateway.log")
         self.wait(lambda: bool(metrics(self.http_port)), 60, "the gateway answering")
 

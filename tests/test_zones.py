@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError, check_files, load_settings
 from protocol.zones import MAX_ZONES, ZonesError, load_zones_file, parse_zones, ring_centroid
 from tools.territory import DEMO_ZONES_FILE, plan_nodes, zones
 
@@ -131,7 +131,7 @@ def test_a_gateway_with_a_bad_zones_file_stops_at_start_naming_it(tmp_path: Path
     config = tmp_path / "gateway.toml"
     config.write_text(f'name = "gw"\ndata_dir = "{tmp_path}"\n[publish]\nzones_file = "{bad}"\n')
     with pytest.raises(ConfigError, match=r"publish.zones_file: zones file .*Polygon"):
-        load_settings(config)
+        check_files(load_settings(config))
     result = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(config)],
                             cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2, result.stderr

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tools.cli_node import node_app
 from tools.cli_release import release_app
@@ -52,12 +53,17 @@ def gateway_run(
     """
     from gateway.broker import BrokerError
     from gateway.config import ConfigError
-    from gateway.main import run_gateway
+    from gateway.main import GatewayRefused, NotEnrolled, enroll_hint, run_gateway
 
     try:
         run_gateway(config, manage_broker=manage_broker or None)
     except ConfigError as exc:
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
+    except NotEnrolled as exc:
+        raise CliError(f"{exc}: run `{enroll_hint(config)}` first", 3) from None
+    except GatewayRefused as exc:
+        raise CliError(f"{exc}: enroll it again (`{enroll_hint(config)}`, a new token from "
+                       "the fleet) or check its clock", 3) from None
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
         raise CliError(f"the gateway stopped: {exc}", 4) from None
@@ -74,12 +80,15 @@ def gateway_enroll(
     """
     from gateway.config import ConfigError
     from gateway.fleet_client import FleetError
-    from gateway.main import enroll_gateway
+    from gateway.main import DataDirError, enroll_gateway
 
     try:
         gateway_id, url = enroll_gateway(config, token)
     except ConfigError as exc:
         raise CliError(f"bad gateway configuration: {exc}", 2) from None
+    except DataDirError as exc:
+        raise CliError(f"{exc} (the token is not spent: fix data_dir and enroll again)",
+                       4) from None
     except FleetError as exc:
         from gateway.config import load_settings
 
@@ -110,19 +119,36 @@ def fleet_serve(
              territoire fleet serve --database-url postgresql://fleet@db/fleet --workers 4
     """
     from fleet.core.config import ConfigError
+    from fleet.core.db import DatabaseError, DatabaseUnavailable
     from fleet.main import serve
 
     try:
         serve(host, port, database_url, workers)
     except ConfigError as exc:
         raise CliError(f"fleet configuration: {exc}", 2) from None
+    except DatabaseUnavailable as exc:
+        raise CliError(f"{exc}", 4) from None
+    except DatabaseError as exc:
+        raise CliError(f"--database-url: {exc}", 2) from None
+
+
+def _existing_fleet_database(url: str) -> str:
+    """Checked while the options are parsed, so before the password is asked for."""
+    from fleet.core.db import DatabaseError, check_database_url
+
+    try:
+        check_database_url(url, must_exist=True)
+    except DatabaseError as exc:
+        raise CliError(f"cannot create the admin: {exc}", 2) from None
+    return url
 
 
 @admin_app.command("create")
 def fleet_admin_create(
     email: Annotated[str, typer.Option(help="the admin's e-mail (login)")],
     database_url: Annotated[
-        str, typer.Option(envvar="TERRITOIRE_FLEET_DATABASE_URL", help="SQLAlchemy URL")
+        str, typer.Option(envvar="TERRITOIRE_FLEET_DATABASE_URL", help="SQLAlchemy URL",
+                          callback=_existing_fleet_database)
     ] = "sqlite:///./territoire-fleet.db",
     full_name: Annotated[str, typer.Option()] = "",
     password: Annotated[
@@ -254,7 +280,9 @@ def main() -> None:
     try:
         app()
     except CliError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        # one line whatever the terminal's width (soft_wrap), the message as written (no
+        # markup or highlighting inside it: a path may hold brackets)
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
         sys.exit(exc.code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 __all__ = ["Code", "errors", "fail"]
 
@@ -29,7 +30,8 @@ class Code(IntEnum):
 
 
 def fail(message: str, code: Code) -> NoReturn:
-    err.print(f"[red]error:[/] {message}")
+    # one line whatever the terminal's width; the message as written (a path may hold [...])
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(int(code))
 
 

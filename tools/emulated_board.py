@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tools.emulator import EmulatedNode, NodeError
+from tools.emulator import EmulatedNode, NodeError, nodedir
 from tools.territory import KINDS
 
-__all__ = ["EmulatedError", "powered"]
+__all__ = ["EmulatedError", "check_off", "powered"]
 
 
 class EmulatedError(Exception):
@@ -33,11 +33,21 @@ def _board_for(doc: dict[str, Any]) -> dict[str, Any]:
             **KINDS[kind].board}
 
 
+def check_off(directory: Path) -> None:
+    """EmulatedError when another process has the node in ``directory`` on: its VM owns the
+    flash, and what we wrote would be lost or mixed with what the VM writes."""
+    holder = nodedir.power_holder(directory) if directory.is_dir() else None
+    if holder is not None:
+        raise EmulatedError(f"the emulated node in {directory} is running (process {holder}, "
+                            "e.g. `territoire node emulate`): power it off first (Ctrl-C there)")
+
+
 @contextlib.contextmanager
 def powered(directory: Path, doc: dict[str, Any] | None = None) -> Iterator[EmulatedNode]:
     """An emulated node, on, with its serial port. A new one (blank flash) is made in
     ``directory`` from the provisioning ``doc`` when there is none yet."""
     board_file = directory / "board.json"
+    check_off(directory)
     try:
         if board_file.exists():
             board = json.loads(board_file.read_text())

@@ -33,7 +33,7 @@ from tools.board import (
 )
 from tools.bundle import firmware_files
 from tools.bundle_check import check_bundle, load_bundle_dir, shadowed_by
-from tools.emulated_board import EmulatedError, powered
+from tools.emulated_board import EmulatedError, check_off, powered
 from tools.fleet_api import ClaimedNode, FleetApiError, claim
 from tools.node_monitor import (
     Event,
@@ -44,6 +44,7 @@ from tools.node_monitor import (
 from tools.node_monitor import monitor as watch
 from tools.provisioning import (
     ProvisioningError,
+    check_writable_dir,
     claim_code_from,
     load_provisioning,
     make_provisioning,
@@ -104,6 +105,8 @@ def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wi
     if out is not None and out.exists():
         raise ProvisioningError(f"{out} exists: it may hold another node's secret; "
                                 "choose another --out")
+    # the file is written after the claim: a directory we cannot write would spend the code
+    check_writable_dir(out.parent if out is not None else Path("nodes"), "the provisioning file")
     make = functools.partial(
         make_provisioning, fleet_url=fleet.rstrip("/"), gateway_host=gateway_host,
         gateway_port=gateway_port, wifi_ssid=wifi_ssid, wifi_key=wifi_key, kind=kind,
@@ -172,6 +175,8 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
                                 "--sensors")
     if firmware is not None:
         _check_image(firmware)
+    if emulated is not None:
+        check_off(emulated)
     arch = "x64" if emulated is not None else "xtensawin"
     seconds: dict[str, float] = {}
     with _progress(quiet) as progress:
@@ -224,7 +229,12 @@ def selftest(*, port: str | None, emulated: Path | None, timeout_s: float) -> Se
     with _port(port, emulated) as dev, Board(dev) as board, err.status(
         f"self-test on {dev}..."
     ):
-        return _selftest_on(board, timeout_s)
+        report = _selftest_on(board, timeout_s)
+        if port is not None:
+            # the self-test ran without main.py: reset so the node goes back to measuring
+            # (an emulated node of --emulated is powered off after the test anyway)
+            board.hard_reset()
+        return report
 
 
 # -- monitor --------------------------------------------------------------------------------

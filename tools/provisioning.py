@@ -25,6 +25,7 @@ __all__ = [
     "SENSOR_KINDS",
     "ProvisioningError",
     "check_provisioning",
+    "check_writable_dir",
     "claim_code_from",
     "load_provisioning",
     "make_provisioning",
@@ -187,3 +188,24 @@ def write_private(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable_dir(directory: Path, what: str) -> None:
+    """ProvisioningError unless ``directory`` can be made (if missing) and written.
+
+    Probes with a real file in the nearest existing ancestor, creating no directory (a failed
+    claim leaves nothing behind), rather than ``os.access``, which answers yes to root whatever
+    the filesystem says (a read-only mount, a file where a directory should be)."""
+    existing = directory.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ProvisioningError(f"cannot write {what} in {directory}: {existing} is not a "
+                                "directory; choose another --out")
+    probe = existing / f".territoire-probe.{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise ProvisioningError(f"cannot write {what} in {directory}: {exc.strerror}; choose "
+                                "another --out") from None

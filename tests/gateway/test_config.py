@@ -16,7 +16,9 @@ def test_the_shipped_example_configuration_loads_with_its_values() -> None:
     s = load_settings(EXAMPLE)
     assert s.name == "gw-centre"
     assert s.fleet.url == "https://fleet.territoire.example"
-    assert s.broker.pid_file == "/run/mosquitto/mosquitto.pid"
+    assert s.broker.manage is True  # Mosquitto runs as the gateway's child
+    assert s.broker.listen_host == "0.0.0.0"
+    assert s.publish.zones_file == "/etc/territoire/zones.geojson"
     assert s.broker.max_queued_messages == 1_000_000
     assert s.ingest.batch_max == 512
     assert s.storage.retention_h == 72

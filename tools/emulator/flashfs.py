@@ -7,6 +7,7 @@ filesystem code is the one the node runs, limits and errors included (ENOSPC whe
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -34,7 +35,10 @@ _TOOL_TIMEOUT_S = 120.0
 def blank_image(path: Path) -> None:
     """An erased flash chip: every byte 0xFF. The node formats it at first boot."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(b"\xff" * FLASH_SIZE)
+    # owner only: the flash will hold node.json, with the node's secret and the Wi-Fi key
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"\xff" * FLASH_SIZE)
     tmp.replace(path)
 
 

@@ -87,6 +87,7 @@ class EmulatedNode:
         self._supervisor: threading.Thread | None = None
         self.serial = serial
         self._port: SerialPort | None = None
+        self._power_fd: int | None = None  # nodedir.take_power: held while the node is on
 
     # -- flash and files ------------------------------------------------------------------------
 
@@ -167,8 +168,16 @@ class EmulatedNode:
         self._require_off("start")
         if not (self.node_dir / "flash.img").exists():
             raise NodeError(f"no flash image in {self.node_dir}: call create() first")
-        nodedir.write_board(self.node_dir, self.board)
-        nodedir.clear_rtc_domain(self.node_dir)
+        power = nodedir.take_power(self.node_dir)
+        if power is None:
+            raise NodeError(f"the node in {self.node_dir} is already on (process "
+                            f"{nodedir.power_holder(self.node_dir)}): power it off first")
+        try:
+            self._power_on_files()
+        except BaseException:
+            nodedir.release_power(power)
+            raise
+        self._power_fd = power
         if self.vm_heapsize is None:
             extra = (
                 measure_board_heap(self.board) + EMULATION_TRANSIENT_MARGIN
@@ -195,7 +204,18 @@ class EmulatedNode:
         if failed:
             self._supervisor.join()
             self._supervisor = None
+            self._release_power()
             raise NodeError(f"power-on failed: {failed[0]}") from failed[0]
+
+    def _power_on_files(self) -> None:
+        nodedir.write_board(self.node_dir, self.board)
+        nodedir.clear_rtc_domain(self.node_dir)
+        nodedir.private_file(self.console_path)  # it shows what mpremote printed: node.json
+
+    def _release_power(self) -> None:
+        if self._power_fd is not None:
+            nodedir.release_power(self._power_fd)
+            self._power_fd = None
 
     def stop(self, timeout: float = 3.0) -> None:
         """Graceful power-off: SIGTERM, then SIGKILL after ``timeout`` seconds."""
@@ -263,6 +283,7 @@ class EmulatedNode:
         if self._port is not None:
             self._port.close()
             self._port = None
+        self._release_power()
         self.state = "off"
 
     def _reaped(self, proc: subprocess.Popen[bytes]) -> None:

@@ -17,12 +17,21 @@ survive a reset. The board modules (board/*.py) read and write the same names.
 ``nvs.<ns>``     NVS namespaces; ``ota.json`` OTA partition states (esp32 module)
 ``nomain``       this boot stops in the REPL without main.py (serial port: soft reset from
                 the raw REPL, or Ctrl-C during boot)
+``on``           the power lock: flock()ed by the process that has the node on, which wrote
+                its pid in it; a process that dies releases the lock with it, so a stale
+                file means nothing
 ===============  ==========================================================================
+
+``console.log`` and ``flash.img`` are the owner's only (mode 0600): the flash holds node.json
+(the node's secret, the Wi-Fi key) and the console what mpremote printed of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -38,7 +47,11 @@ __all__ = [
     "deepsleep_ms",
     "exit_request",
     "link_is_up",
+    "power_holder",
+    "private_file",
+    "release_power",
     "run_bootloader",
+    "take_power",
     "watchdog_deadline",
     "write_atomic",
     "write_board",
@@ -72,6 +85,49 @@ class Exit(IntEnum):
     RESET = 110
     DEEPSLEEP = 111
     SOFT_RESET = 112
+
+
+def private_file(path: Path) -> None:
+    """Make ``path`` exist, readable and writable by its owner only."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    path.chmod(0o600)  # made before this rule: tighten it
+
+
+def take_power(node_dir: Path) -> int | None:
+    """The power lock of the node (an open descriptor to keep while it is on), or None when
+    another process, or another EmulatedNode of this one, has it on."""
+    fd = os.open(node_dir / "on", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def release_power(fd: int) -> None:
+    os.close(fd)  # closing the descriptor releases the lock
+
+
+def power_holder(node_dir: Path) -> int | None:
+    """The pid of the process that has the node on (0 if it has not written it yet), None
+    when the node is off, whatever an ``on`` file left by a dead process says."""
+    try:
+        fd = os.open(node_dir / "on", os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            with contextlib.suppress(ValueError):
+                return int(os.pread(fd, 16, 0))
+            return 0
+        return None
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
