@@ -1,14 +1,18 @@
 """The release manager's path through the real CLI and a real fleet process: keygen, build
-with the real mpy-cross, sign, register the key, publish, start and pause a rollout; every bad
-input ends in one clear message, a non-zero exit and no traceback, and the fleet keeps nothing
-of a refused bundle."""
+with the real mpy-cross (for the ESP32's xtensawin and the emulator's x64), sign, register the
+key, publish, start, watch and pause a rollout; every bad input ends in one line on stderr, the
+exit code of docs/cli.md and no traceback, checked before anything is written or sent, and the
+fleet keeps nothing of a refused bundle."""
 
 from __future__ import annotations
 
 import io
+import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +20,8 @@ import httpx
 import pytest
 
 from protocol.release_bundle import Bundle, pack, unpack
+from tools.bundle import FIRMWARE_DIR
+from tools.bundle_check import ARCH as MPY_ARCH
 from tools.fleet_process import LocalFleet
 
 CLI = str(Path(sys.executable).with_name("territoire"))
@@ -36,12 +42,21 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def run(*args: str | Path, fleet: LocalFleet | None = None) -> subprocess.CompletedProcess[str]:
+def _env(fleet: LocalFleet | None) -> dict[str, str]:
     env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(Path.home())}
     if fleet is not None:
         env |= {"TERRITOIRE_FLEET_URL": fleet.url, "TERRITOIRE_FLEET_TOKEN": fleet.token}
+    return env
+
+
+def run(*args: str | Path, fleet: LocalFleet | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CLI, *map(str, args)], capture_output=True, text=True, env=env, timeout=300, check=False
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=_env(fleet),
+        timeout=300,
+        check=False,
     )
 
 
@@ -51,10 +66,13 @@ def ok(p: subprocess.CompletedProcess[str]) -> str:
 
 
 def refused(p: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
-    text = " ".join((p.stdout + p.stderr).split())  # rich wraps long lines
+    """Exit ``code``, nothing on stdout, one line on stderr naming ``words``, no traceback."""
+    text = p.stdout + p.stderr
     assert p.returncode == code, text
     assert "Traceback" not in text
-    assert text.startswith("error:"), text
+    assert p.stdout == "", text
+    assert p.stderr.startswith("error:"), text
+    assert p.stderr.count("\n") == 1, f"one line, however long: {p.stderr!r}"
     for w in words:
         assert w in text, (w, text)
 
@@ -219,14 +237,15 @@ def test_signing_a_corrupt_or_foreign_file_is_a_clear_error(work: Path) -> None:
 def test_bad_build_inputs_are_clear_errors(work: Path) -> None:
     refused(
         run("release", "build", "--hw", "pdp11", "--version", "1.0.0", "--out", work / "x.tar"),
-        1,
+        2,
         "unknown hardware",
     )
     refused(
         run("release", "build", "--hw", "esp32", "--version", "1.0", "--out", work / "x.tar"),
-        1,
+        2,
         "MAJOR.MINOR.PATCH",
     )
+    assert not (work / "x.tar").exists()
     refused(
         run("release", "keygen", "--out", work / "release.pem", "--passphrase-file", work / "pass"),
         2,
@@ -261,7 +280,255 @@ def test_rollout_start_status_and_pause_through_the_cli(signed: Path, fleet: Loc
     assert "paused" in ok(run("rollout", "status", rollout_id, fleet=fleet))
     refused(
         run("rollout", "start", "--release", rid, "--name", "x", "--group", "ten", fleet=fleet),
-        1,
+        2,
         "SIZE[:SUCCESS[:ERROR]]",
     )
     refused(run("rollout", "status", "999", fleet=fleet), 3, "404")
+
+
+def _arch_of(mpy: bytes) -> int:
+    """The native architecture in a .mpy header (0: no native code), as bundle_check reads it."""
+    assert mpy[:2] == b"M\x06", "a .mpy of the format the board reads"
+    return mpy[2] >> 2
+
+
+def _files(bundle: Path) -> dict[str, bytes]:
+    content = unpack(bundle.read_bytes())
+    assert isinstance(content, Bundle)
+    return dict(content.files)
+
+
+def test_esp32_build_compiles_the_given_tree_for_xtensawin_and_lists_what_it_built(
+    work: Path,
+) -> None:
+    src = work / "esp32-src"
+    shutil.copytree(FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "extra.py").write_text("LABEL = 'only in this tree'\n")
+    bundle = work / "fw-2.0.0-esp32.tar"
+    out = ok(
+        run(
+            "release",
+            "build",
+            "--hw",
+            "esp32",
+            "--version",
+            "2.0.0",
+            "--source",
+            src,
+            "--out",
+            bundle,
+        )
+    )
+    files = _files(bundle)
+    assert "extra.mpy" in files, "built from --source, not from the repository's firmware/"
+    # sensors/sound.py has @micropython.native code: its header carries the target chip
+    assert _arch_of(files["sensors/sound.mpy"]) == MPY_ARCH["xtensawin"]
+    assert {_arch_of(d) for p, d in files.items() if p.endswith(".mpy")} <= {
+        0,
+        MPY_ARCH["xtensawin"],
+    }
+    lines = out.splitlines()
+    assert lines[0] == f"source: {src.resolve()}"
+    listed = {ln.split()[0]: int(ln.split()[1]) for ln in lines[1:-1]}
+    assert listed == {p: len(d) for p, d in files.items()}, "every file built, with its size"
+    assert "2.0.0 for esp32 (mpy-cross -march=xtensawin)" in lines[-1]
+    assert f"{len(files)} files" in lines[-1]
+
+
+def test_emulator_build_is_compiled_for_x64(signed: Path) -> None:
+    assert _arch_of(_files(signed)["sensors/sound.mpy"]) == MPY_ARCH["x64"]
+
+
+def test_existing_bundle_is_kept_without_force_and_replaced_with_it(work: Path) -> None:
+    bundle = work / "fw-force.tar"
+    ok(run("release", "build", "--hw", "emu-x64", "--version", "3.0.0", "--out", bundle))
+    before = bundle.read_bytes()
+    p = run("release", "build", "--hw", "emu-x64", "--version", "3.0.1", "--out", bundle)
+    refused(p, 2, str(bundle), "exists", "--force")
+    assert bundle.read_bytes() == before, "the existing bundle is untouched"
+    ok(run("release", "build", "--hw", "emu-x64", "--version", "3.0.1", "--out", bundle, "--force"))
+    content = unpack(bundle.read_bytes())
+    assert isinstance(content, Bundle)
+    assert content.body is not None
+    assert b'"ver":"3.0.1"' in content.body
+
+
+def _entries(d: Path) -> set[str]:
+    return {p.relative_to(d).as_posix() for p in d.rglob("*")}
+
+
+def test_unwritable_out_is_one_line_and_nothing_is_written(work: Path) -> None:
+    d = work / "unwritable"
+    d.mkdir()
+    (d / "afile").write_text("a file, not a directory\n")
+    (d / "adir").mkdir()
+    before = _entries(d)
+    # a path under a regular file, a directory, and /proc (no file can be made there, even by
+    # root, for whom a mode 0500 directory is writable)
+    for target, words in [
+        (d / "afile" / "out", ("is not a directory",)),
+        (d / "adir", ("is a directory",)),
+        (Path("/proc/territoire-test/out"), ("cannot write in /proc",)),
+    ]:
+        tar = target.with_suffix(".tar") if target.name == "out" else target
+        refused(
+            run("release", "build", "--hw", "esp32", "--version", "1.0.0", "--out", tar), 2, *words
+        )
+        pem = target.with_suffix(".pem") if target.name == "out" else target
+        p = run("release", "keygen", "--out", pem, "--passphrase-file", work / "pass")
+        refused(p, 2, *words)
+    assert _entries(d) == before, "nothing written, no directory made, no temporary file left"
+    assert (d / "afile").read_text() == "a file, not a directory\n"
+
+
+def test_keygen_with_an_unwritable_public_half_writes_no_private_key(work: Path) -> None:
+    d = work / "halfkey"
+    d.mkdir()
+    (d / "k.pub.pem").mkdir()  # the public key's path is taken by a directory
+    p = run("release", "keygen", "--out", d / "k.pem", "--passphrase-file", work / "pass")
+    refused(p, 2, "k.pub.pem")
+    assert _entries(d) == {"k.pub.pem"}, "no private key without its public half"
+
+
+def test_a_source_tree_without_what_a_node_needs_is_refused_before_compiling(
+    work: Path,
+) -> None:
+    src = work / "partial-src"
+    shutil.copytree(FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "node.py").unlink()
+    (src / "selftest.py").unlink()
+    out = work / "partial.tar"
+    args = ("release", "build", "--hw", "esp32", "--version", "1.0.0", "--out", out)
+    refused(run(*args, "--source", src), 2, str(src), "node.py, selftest.py missing")
+    refused(run(*args, "--source", work / "no-such-dir"), 2, "is not a directory")
+    (src / "node.py").write_text("def broken(:\n")
+    (src / "selftest.py").write_text("\n")
+    refused(run(*args, "--source", src), 2, "mpy-cross failed on node.py line 1: SyntaxError")
+    assert not out.exists()
+
+
+def test_register_key_refuses_a_private_key_and_names_the_public_one(
+    signed: Path, work: Path, fleet: LocalFleet
+) -> None:
+    def keys() -> list[dict[str, object]]:
+        r = httpx.get(
+            f"{fleet.url}/api/v1/release-keys",
+            headers={"Authorization": f"Bearer {fleet.token}"},
+        )
+        got: list[dict[str, object]] = r.json()
+        return got
+
+    before = keys()
+    p = run("release", "register-key", work / "release.pem", "--name", "oops", fleet=fleet)
+    refused(p, 2, f"{work / 'release.pem'} is a private key", str(work / "release.pub.pem"))
+    assert keys() == before, "nothing reached the fleet"
+
+
+def _start(fleet: LocalFleet, name: str) -> str:
+    rid = str(releases(fleet)[0]["id"])
+    out = ok(
+        run("rollout", "start", "--release", rid, "--name", name, "--group", "100%", fleet=fleet)
+    )
+    return out.split("rollout ", 1)[1].split()[0]
+
+
+def _watch(fleet: LocalFleet, rollout_id: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CLI, "rollout", "status", rollout_id, "--watch", "--interval", "0.5", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(fleet),
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], text: str, timeout: float = 30) -> list[str]:
+    """stdout lines up to the first one holding ``text`` (the watch prints as things change)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if text in line:
+            return lines
+    raise AssertionError(f"{text!r} never came: {lines}")
+
+
+def test_rollout_status_watch_prints_each_change_until_the_rollout_is_aborted(
+    signed: Path, fleet: LocalFleet
+) -> None:
+    rollout_id = _start(fleet, "watched")
+    proc = _watch(fleet, rollout_id)
+    try:
+        _read_until(proc, "running")  # the rollout as status shows it
+        api = f"{fleet.url}/api/v1/rollouts/{rollout_id}"
+        auth = {"Authorization": f"Bearer {fleet.token}"}
+        httpx.post(f"{api}/pause", headers=auth).raise_for_status()
+        changed = _read_until(proc, "status: paused (operator)")
+        assert changed[-1].split(" ", 1)[1] == "status: paused (operator)", "time, then change"
+        httpx.post(f"{api}/abort", headers=auth).raise_for_status()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0].endswith("status: aborted")
+    assert lines[-1] == f"rollout {rollout_id} aborted"
+    assert not [ln for ln in lines if "paused" in ln], "an unchanged state is not printed again"
+
+
+def test_rollout_status_watch_stops_cleanly_on_ctrl_c_or_timeout(
+    signed: Path, fleet: LocalFleet
+) -> None:
+    rollout_id = _start(fleet, "interrupted")
+    proc = _watch(fleet, rollout_id)
+    try:
+        _read_until(proc, "running")
+        time.sleep(0.7)  # in the loop, between two looks
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert out.splitlines()[-1] == f"stopped watching rollout {rollout_id} (it goes on)"
+    assert ok(run("rollout", "status", rollout_id, fleet=fleet)).count("running") == 1
+    p = run(
+        "rollout",
+        "status",
+        rollout_id,
+        "--watch",
+        "--interval",
+        "0.5",
+        "--timeout",
+        "1",
+        fleet=fleet,
+    )
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == f"error: rollout {rollout_id} still unfinished after 1 s of watching\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("release", "keygen"),
+        ("release", "build"),
+        ("release", "sign"),
+        ("release", "publish"),
+        ("release", "register-key"),
+        ("rollout", "start"),
+        ("rollout", "status"),
+        ("rollout", "pause"),
+        ("rollout", "resume"),
+        ("rollout", "abort"),
+    ],
+)
+def test_every_release_and_rollout_command_has_an_example_in_its_help(
+    command: tuple[str, str],
+) -> None:
+    text = ok(run(*command, "--help"))
+    assert f"Example: territoire {' '.join(command)}" in text

@@ -10,6 +10,7 @@ as the board runs them by name.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,12 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIRMWARE_DIR", "BundleError", "firmware_files", "node_config"]
+__all__ = ["FIRMWARE_DIR", "BundleError", "compile_error", "firmware_files", "node_config"]
 
 FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
 KEEP_SOURCE = {"boot.py", "main.py"}
 ROOT_FILES = KEEP_SOURCE  # the loader stays in the root; everything else lives in a slot
 FIRST_SLOT = "a/"
+_LINE = re.compile(r'^File ".*", line ([0-9]+)')  # in mpy-cross's report of a compile error
 
 
 class BundleError(RuntimeError):
@@ -53,8 +55,17 @@ def _compile(src: Path, rel: str, arch: str) -> bytes:
             check=False,
         )
         if proc.returncode != 0:
-            raise BundleError(f"mpy-cross failed on {rel}: {proc.stderr.strip()[:500]}")
+            raise BundleError(f"mpy-cross failed on {compile_error(rel, proc.stderr)}")
         return out.read_bytes()
+
+
+def compile_error(rel: str, stderr: str) -> str:
+    """mpy-cross's error as one line: ``node.py line 3: SyntaxError: invalid syntax``.
+    Its report is shaped like a Python traceback, of a temporary copy of the file."""
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    where = next((m.group(1) for ln in lines if (m := _LINE.search(ln))), None)
+    last = lines[-1][:300] if lines else "no message"
+    return f"{rel}{f' line {where}' if where else ''}: {last}"
 
 
 def firmware_files(

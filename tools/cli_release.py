@@ -1,8 +1,10 @@
 """``territoire release ...``: the release manager's commands (``territoire rollout ...`` is
 in ``tools/cli_rollout.py``).
 
-Errors are printed as one line on stderr with a non-zero exit (1 usage or input, 2 local
-failure such as a wrong passphrase, 3 the fleet refused or is unreachable); no traceback.
+Errors are printed as one line on stderr with an exit code of docs/cli.md ("Exit codes"): 2 bad
+input (fix the command or the file: unknown hardware, an existing or unwritable --out, a wrong
+passphrase, a private key given for a public one...), 3 the fleet refused or is unreachable;
+no traceback. Local checks come before anything is generated, compiled, written or sent.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from tools.bundle import FIRMWARE_DIR
+from tools.cli_errors import Code
 from tools.fleet_api import FleetApiError
 from tools.release import (
     ARCH,
     ReleaseError,
     build,
+    check_key_paths,
     keygen,
     load_private_key,
     publish,
@@ -31,7 +36,7 @@ __all__ = ["FleetOpt", "TokenOpt", "err", "fail", "out", "release_app"]
 
 release_app = typer.Typer(help="Build, sign and publish firmware releases.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
 PASSPHRASE_ENV = "TERRITOIRE_RELEASE_PASSPHRASE"  # noqa: S105 - a variable name
 
 FleetOpt = Annotated[
@@ -49,9 +54,9 @@ PassFileOpt = Annotated[
 ]
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = Code.FAILED) -> NoReturn:
     err.print(f"[red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))
 
 
 def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> bytes:
@@ -59,7 +64,7 @@ def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> bytes:
         try:
             return passphrase_file.read_text().rstrip("\n").encode()
         except (OSError, UnicodeError) as exc:
-            fail(f"cannot read the passphrase file: {exc}", 2)
+            fail(f"cannot read the passphrase file: {exc}", Code.BAD_INPUT)
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env.encode()
@@ -74,12 +79,15 @@ def keygen_cmd(
 ) -> None:
     """Make an RSA-3072 release key, encrypted with a passphrase; keep it offline.
 
+    Writes KEY.pem and, beside it, KEY.pub.pem (the public key to register); never overwrites.
+
     Example: territoire release keygen --out /media/usb/territoire-release.pem
     """
     try:
+        check_key_paths(out_path)  # before asking for a passphrase
         kid, pub = keygen(out_path, _passphrase(passphrase_file, confirm=True))
     except ReleaseError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), Code.BAD_INPUT)
     out.print(f"release key [bold]{kid}[/] written to {out_path} (encrypted)")
     out.print(f"public key: {pub} (register it with: territoire release register-key {pub})")
 
@@ -93,8 +101,20 @@ def build_cmd(
         int, typer.Option(min=0, max=65535, help="nodes refuse anything below their highest")
     ] = 0,
     expires_days: Annotated[int, typer.Option(min=1, max=3650)] = 90,
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--source",
+            help="firmware tree to compile (a copy of firmware/)",
+            show_default="the repository's firmware/",
+        ),
+    ] = FIRMWARE_DIR,
+    force: Annotated[bool, typer.Option(help="replace an existing --out bundle")] = False,
 ) -> None:
-    """Compile firmware/ with mpy-cross into an unsigned release bundle.
+    """Compile a firmware tree with mpy-cross into an unsigned release bundle.
+
+    esp32 compiles with mpy-cross -march=xtensawin, emu-x64 (the emulated board) with -march=x64.
+    Prints the tree and every file built; refuses an existing --out unless --force.
 
     Example: territoire release build --hw esp32 --version 1.4.0 --out fw-1.4.0-esp32.tar
     """
@@ -106,12 +126,19 @@ def build_cmd(
             expires_days=expires_days,
             out=out_path,
             now=int(time.time()),
+            root=source,
+            force=force,
         )
     except ReleaseError as exc:
-        fail(str(exc))
+        fail(str(exc), Code.BAD_INPUT)
+    out.print(f"source: {built.source}", highlight=False, soft_wrap=True)
+    for path, size in built.sizes:
+        out.print(f"  {path:<28} {size:>7} bytes", highlight=False, soft_wrap=True)
     out.print(
-        f"built {built.path}: {version} for {hw}, {built.files} files, {built.total_bytes} bytes"
-        " (unsigned: run territoire release sign)"
+        f"built {built.path}: {version} for {hw} (mpy-cross -march={built.arch}), "
+        f"{built.files} files, {built.total_bytes} bytes (unsigned: run territoire release sign)",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -129,7 +156,7 @@ def sign_cmd(
         private = load_private_key(key, _passphrase(passphrase_file, confirm=False))
         manifest = sign(bundle_path, private)
     except ReleaseError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), Code.BAD_INPUT)
     out.print(
         f"signed {bundle_path}: {manifest.version} for {manifest.hardware} by key {manifest.kid},"
         f" manifest {manifest.digest[:16]}…"
@@ -149,9 +176,9 @@ def publish_cmd(
     try:
         rel = publish(bundle_path, fleet=fleet, token=token)
     except ReleaseError as exc:
-        fail(str(exc))
+        fail(str(exc), Code.BAD_INPUT)
     except FleetApiError as exc:
-        fail(str(exc), 3)
+        fail(str(exc), Code.FLEET)
     out.print(f"published release [bold]{rel['id']}[/]: {rel['version']} for {rel['hardware']}")
 
 
@@ -162,14 +189,14 @@ def register_key_cmd(
     token: TokenOpt,
     name: Annotated[str, typer.Option(help="what this key is")] = "release key",
 ) -> None:
-    """Register a release public key with the fleet (admin token).
+    """Register a release public key with the fleet (admin token); a private key is refused.
 
     Example: territoire release register-key territoire-release.pub.pem --name "2026 key"
     """
     try:
         key = register_key(pub, name=name, fleet=fleet, token=token)
     except ReleaseError as exc:
-        fail(str(exc))
+        fail(str(exc), Code.BAD_INPUT)
     except FleetApiError as exc:
-        fail(str(exc), 3)
+        fail(str(exc), Code.FLEET)
     out.print(f"release key [bold]{key['kid']}[/] registered")

@@ -1,22 +1,28 @@
-"""``territoire rollout ...``: start a rollout, follow it, pause, resume, abort.
+"""``territoire rollout ...``: start a rollout, follow it (``status --watch``), pause, resume,
+abort.
 
-Errors are one line on stderr with a non-zero exit (1 bad input, 3 the fleet refused or is
-unreachable); no traceback.
+Errors are one line on stderr with an exit code of docs/cli.md (2 bad input, 3 the fleet refused
+or is unreachable, 1 a watch that reached its --timeout); no traceback.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.table import Table
 
+from tools.cli_errors import Code
 from tools.cli_release import FleetOpt, TokenOpt, fail, out
 from tools.fleet_api import API, FleetApiError, _check
 
-__all__ = ["parse_group", "rollout_app"]
+__all__ = ["changes", "parse_group", "rollout_app", "snapshot"]
+
+FINISHED = ("completed", "aborted")  # a watch ends there: nothing changes any more
 
 rollout_app = typer.Typer(help="Roll a release out to the nodes.", no_args_is_help=True)
 _GROUP = re.compile(r"^(?P<size>[0-9]{1,7}(\.[0-9]+)?%?)(:(?P<ok>[0-9.]+))?(:(?P<bad>[0-9.]+))?$")
@@ -30,16 +36,19 @@ def _api(fleet: str, token: str, method: str, path: str, what: str, **kw: Any) -
         ) as client:
             return _check(client.request(method, API + path, **kw), what)
     except httpx.HTTPError as exc:
-        fail(f"{what}: fleet unreachable at {fleet} ({exc})", 3)
+        fail(f"{what}: fleet unreachable at {fleet} ({exc})", Code.FLEET)
     except FleetApiError as exc:
-        fail(str(exc), 3)
+        fail(str(exc), Code.FLEET)
 
 
 def parse_group(text: str) -> dict[str, Any]:
     """``10%`` or ``5`` (nodes), then optional ``:success`` and ``:error`` fractions."""
     m = _GROUP.match(text)
     if m is None:
-        fail(f"group {text!r}: write SIZE[:SUCCESS[:ERROR]], e.g. 5:1:0 or 25%:0.9:0.05")
+        fail(
+            f"group {text!r}: write SIZE[:SUCCESS[:ERROR]], e.g. 5:1:0 or 25%:0.9:0.05",
+            Code.BAD_INPUT,
+        )
     size = m.group("size")
     group: dict[str, Any] = {
         "success": float(m.group("ok") or 1),
@@ -52,12 +61,17 @@ def parse_group(text: str) -> dict[str, Any]:
     return group
 
 
+def _status(r: Mapping[str, Any]) -> str:
+    """``paused (operator)``; the reason is kept after an abort, but only a pause has one."""
+    reason = r["paused_reason"] if r["status"] == "paused" else None
+    return str(r["status"]) + (f" ({reason})" if reason else "")
+
+
 def _show(r: dict[str, Any]) -> None:
     window = r["window"]
     out.print(
         f"rollout [bold]{r['id']}[/] {r['name']!r}: {r['version']} for {r['hardware']}, "
-        f"[bold]{r['status']}[/]"
-        + (f" ({r['paused_reason']})" if r["paused_reason"] else "")
+        f"[bold]{_status(r)}[/]"
         + f", {r['members']} nodes, window "
         + (f"{window['start']}-{window['end']}" if window else "always")
         + ("" if r["in_window"] else " (closed now)")
@@ -135,17 +149,112 @@ def rollout_start(
     if window is not None:
         m = _WINDOW.match(window)
         if m is None:
-            fail("--window: write HH:MM-HH:MM, e.g. 01:00-05:00")
+            fail("--window: write HH:MM-HH:MM, e.g. 01:00-05:00", Code.BAD_INPUT)
         body["window"] = {"start": m.group(1), "end": m.group(2)}
     _show(_api(fleet, token, "POST", "/rollouts", "start rollout", json=body))
 
 
+def snapshot(r: Mapping[str, Any]) -> dict[str, str]:
+    """What ``status --watch`` compares from one look to the next: {what: its state}."""
+    snap = {
+        "status": _status(r),
+        "offered now": f"{r['targets_now']} nodes",
+    }
+    for g in r["groups"]:
+        snap[f"group {g['index'] + 1}"] = (
+            ("open" if g["open"] else "waiting")
+            + f", {g['confirmed']}/{g['total']} confirmed, {g['trial']} on trial,"
+            f" {g['in_progress']} in progress, {g['failed']} failed"
+        )
+    for n in r.get("nodes") or ():
+        snap[f"node {n['node_id']}"] = (
+            f"{n['outcome']}, running {n['running'] or '—'}"
+            + (f", last status {n['status']}" if n["status"] else "")
+            + (f" ({n['why']})" if n["why"] else "")
+        )
+    return snap
+
+
+def changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """One line per thing that changed (or appeared) between two snapshots."""
+    return [f"{what}: {state}" for what, state in after.items() if before.get(what) != state]
+
+
+def watch(
+    fetch: Callable[[], dict[str, Any]],
+    *,
+    interval_s: float,
+    timeout_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Show the rollout, then print what changes every ``interval_s`` until it is completed or
+    aborted, ``timeout_s`` passed (0: no limit) or Ctrl-C; returns how it ended."""
+    r = fetch()
+    _show(r)
+    last = snapshot(r)
+    deadline = clock() + timeout_s if timeout_s else None
+    try:
+        while r["status"] not in FINISHED:
+            if deadline is not None and clock() >= deadline:
+                return "timeout"
+            sleep(interval_s)
+            r = fetch()
+            now = snapshot(r)
+            for line in changes(last, now):
+                out.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False, soft_wrap=True)
+            last = now
+    except KeyboardInterrupt:
+        return "interrupted"
+    return str(r["status"])
+
+
 @rollout_app.command("status")
 def rollout_status(
-    rollout_id: Annotated[int, typer.Argument(min=1)], fleet: FleetOpt, token: TokenOpt
+    rollout_id: Annotated[int, typer.Argument(min=1)],
+    fleet: FleetOpt,
+    token: TokenOpt,
+    watch_: Annotated[
+        bool, typer.Option("--watch", help="keep watching: print what changes, until it ends")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.5, max=3600, help="seconds between looks, with --watch")
+    ] = 10,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=0, max=7 * 86400, help="with --watch: give up after that, exit 1 (0: never)"
+        ),
+    ] = 0,
 ) -> None:
-    """Progress per group and per node (the version each node reports running)."""
-    _show(_api(fleet, token, "GET", f"/rollouts/{rollout_id}", "rollout status"))
+    """Progress per group and per node (the version each node reports running).
+
+    With --watch, keeps looking every --interval seconds and prints each change (status, a
+    group's counts, a node's state) until the rollout is completed or aborted; Ctrl-C stops
+    watching (exit 0), the rollout goes on.
+
+    Example: territoire rollout status 7 --watch --interval 30
+    """
+    path, what = f"/rollouts/{rollout_id}", "rollout status"
+    if not watch_:
+        _show(_api(fleet, token, "GET", path, what))
+        return
+    ended = watch(
+        lambda: _api(fleet, token, "GET", path, what), interval_s=interval, timeout_s=timeout
+    )
+    if ended == "timeout":
+        fail(f"rollout {rollout_id} still unfinished after {timeout:g} s of watching", Code.FAILED)
+    if ended == "interrupted":
+        out.print(f"stopped watching rollout {rollout_id} (it goes on)", highlight=False)
+    else:
+        out.print(f"rollout {rollout_id} {ended}", highlight=False)
+
+
+_ACTIONS = {
+    "pause": "Pause: no node gets a new offer until resumed.",
+    "resume": "Resume a paused rollout; the failures seen so far are accepted.",
+    "abort": "Abort for good: no node gets the release from this rollout any more.",
+}
 
 
 def _action(action: str) -> None:
@@ -154,11 +263,7 @@ def _action(action: str) -> None:
     ) -> None:
         _show(_api(fleet, token, "POST", f"/rollouts/{rollout_id}/{action}", f"{action} rollout"))
 
-    command.__doc__ = {
-        "pause": "Pause: no node gets a new offer until resumed.",
-        "resume": "Resume a paused rollout; the failures seen so far are accepted.",
-        "abort": "Abort for good: no node gets the release from this rollout any more.",
-    }[action]
+    command.__doc__ = f"{_ACTIONS[action]}\n\nExample: territoire rollout {action} 7\n"
     rollout_app.command(action)(command)
 
 

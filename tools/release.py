@@ -1,9 +1,11 @@
 """Release builds and signing (docs/ota-rollouts.md): keygen, build, sign, publish.
 
 The release private key lives offline, encrypted with a passphrase (PKCS#8, AES-256); the
-fleet only ever sees its public half. A build compiles ``firmware/`` with mpy-cross for one
-hardware target into an unsigned bundle (``manifest.body`` + ``files/``); signing replaces the
-body with the signed manifest. Every failure is a :class:`ReleaseError` with a message.
+fleet only ever sees its public half. A build compiles a firmware tree (``firmware/`` by
+default) with mpy-cross for one hardware target into an unsigned bundle (``manifest.body`` +
+``files/``); signing replaces the body with the signed manifest. Every failure is a
+:class:`ReleaseError` with a message; what can be checked locally (the output path, the source
+tree, the version) is checked before anything is generated, compiled or written.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from protocol.manifest import (
     encode_body,
     file_entries,
     key_id,
+    parse_version,
     sign_body,
 )
 from protocol.release_bundle import pack, unpack, verify_bundle
-from tools import bundle
+from tools import bundle, bundle_check
 from tools.fleet_api import API, FleetApiError, _check
 
 __all__ = [
@@ -37,9 +40,15 @@ __all__ = [
     "Built",
     "ReleaseError",
     "build",
+    "check_key_paths",
+    "check_source",
+    "check_target",
+    "check_writable",
     "keygen",
     "load_private_key",
+    "public_key_path",
     "publish",
+    "read_public_pem",
     "register_key",
     "release_files",
     "sign",
@@ -56,10 +65,35 @@ class ReleaseError(Exception):
     """A release step failed; the message says what and what to do."""
 
 
+def check_writable(path: Path, *, force: bool = False, what: str = "--out") -> None:
+    """Raise ReleaseError unless a new ``path`` can be written: not there already (unless
+    ``force``), not a directory, and its directory (or the nearest one that exists, as the
+    write creates the missing ones) takes a new file. The last is probed by creating and
+    removing a file there, since ``os.access`` says yes to root even on a read-only mount."""
+    if path.is_dir():
+        raise ReleaseError(f"{what} {path} is a directory: give a file name")
+    if path.exists() and not force:
+        raise ReleaseError(f"{what} {path} exists: choose another path, or add --force")
+    where = path.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise ReleaseError(f"{what} {path}: {where} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=".territoire-probe-")
+    except OSError as exc:
+        raise ReleaseError(f"{what} {path}: cannot write in {where} ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Temporary file beside ``path``, then ``os.replace``: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise ReleaseError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -67,19 +101,33 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, the directory changed under us...
+            raise ReleaseError(f"cannot write {path}: {exc.strerror}") from None
         raise
+
+
+def public_key_path(private: Path) -> Path:
+    """Where keygen writes the public half of the key ``private``: ``KEY.pub.pem``."""
+    return private.with_name(private.name.removesuffix(".pem") + ".pub.pem")
+
+
+def check_key_paths(out: Path) -> Path:
+    """Raise ReleaseError unless keygen can write ``out`` and its public half (returned)."""
+    pub_path = public_key_path(out)
+    for p in (out, pub_path):
+        if p.exists() and not p.is_dir():
+            raise ReleaseError(f"{p} exists: a release key is never overwritten")
+        check_writable(p)
+    return pub_path
 
 
 def keygen(out: Path, passphrase: bytes) -> tuple[str, Path]:
     """A new RSA-3072 release key, encrypted; returns its key id and the public key file."""
     if len(passphrase) < MIN_PASSPHRASE:
         raise ReleaseError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
-    pub_path = out.with_name(out.name.removesuffix(".pem") + ".pub.pem")
-    for p in (out, pub_path):
-        if p.exists():
-            raise ReleaseError(f"{p} exists: a release key is never overwritten")
+    pub_path = check_key_paths(out)
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     private = key.private_bytes(
         serialization.Encoding.PEM,
@@ -90,7 +138,11 @@ def keygen(out: Path, passphrase: bytes) -> tuple[str, Path]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     write_atomic(out, private, 0o600)
-    write_atomic(pub_path, public)
+    try:
+        write_atomic(pub_path, public)
+    except ReleaseError:
+        out.unlink(missing_ok=True)  # a private key without its public half is of no use
+        raise
     return key_id(key.public_key()), pub_path
 
 
@@ -110,21 +162,55 @@ def load_private_key(path: Path, passphrase: bytes) -> rsa.RSAPrivateKey:
     return key
 
 
+def _source_name(required: str) -> str:
+    """A flash path of bundle_check.REQUIRED (``a/node``) as a file of the source tree."""
+    name = required.removeprefix(bundle.FIRST_SLOT)
+    return name if name.endswith(".py") else name + ".py"
+
+
+SOURCE_REQUIRED = tuple(_source_name(r) for r in bundle_check.REQUIRED)
+
+
+def check_source(root: Path) -> None:
+    """Raise ReleaseError unless ``root`` is a firmware tree holding what a node needs (the
+    files bundle_check requires of every bundle), so a wrong --source fails before mpy-cross."""
+    if not root.is_dir():
+        raise ReleaseError(f"--source {root} is not a directory")
+    missing = [n for n in SOURCE_REQUIRED if not (root / n).is_file()]
+    if missing:
+        raise ReleaseError(
+            f"--source {root} is not a firmware tree: {', '.join(missing)} missing"
+            " (give a copy of firmware/)"
+        )
+
+
+def check_target(hardware: str, version: str) -> None:
+    if hardware not in ARCH:
+        raise ReleaseError(f"unknown hardware {hardware!r}: one of {', '.join(ARCH)}")
+    if parse_version(version) is None:
+        raise ReleaseError(f"version {version!r} is not MAJOR.MINOR.PATCH")
+
+
 def release_files(
     hardware: str, version: str, root: Path = bundle.FIRMWARE_DIR
 ) -> dict[str, bytes]:
-    """{slot path: compiled content}: ``firmware/`` with ``version.py`` set to ``version``,
-    compiled for the target; slot prefixes stripped, the loader (boot.py, main.py) left out."""
-    if hardware not in ARCH:
-        raise ReleaseError(f"unknown hardware {hardware!r}: one of {', '.join(ARCH)}")
+    """{slot path: compiled content}: the firmware tree ``root`` with ``version.py`` set to
+    ``version``, compiled for the target and checked as a bundle for its chip (bundle_check);
+    slot prefixes stripped, the loader (boot.py, main.py) left out."""
+    check_target(hardware, version)
+    check_source(root)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "firmware"
-        shutil.copytree(root, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        try:
+            shutil.copytree(root, src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        except (OSError, shutil.Error) as exc:
+            raise ReleaseError(f"cannot copy --source {root}: {exc}") from None
         (src / "version.py").write_text(
             f'# Firmware version, set by the release build.\nVERSION = "{version}"\n'
         )
         try:
             compiled = bundle.firmware_files(compiled=True, arch=ARCH[hardware], root=src)
+            bundle_check.check_bundle(compiled, ARCH[hardware])
         except bundle.BundleError as exc:
             raise ReleaseError(str(exc)) from None
     out: dict[str, bytes] = {}
@@ -141,6 +227,9 @@ class Built:
     files: int
     total_bytes: int
     body: bytes
+    source: Path
+    arch: str
+    sizes: tuple[tuple[str, int], ...]  # (slot path, bytes) of every file, sorted
 
 
 def build(
@@ -152,10 +241,15 @@ def build(
     out: Path,
     now: int,
     root: Path = bundle.FIRMWARE_DIR,
+    force: bool = False,
 ) -> Built:
-    """Compile ``root`` (the firmware tree) and write the unsigned bundle."""
+    """Compile ``root`` (the firmware tree) and write the unsigned bundle. ``out`` must not
+    exist unless ``force``; every input is checked before mpy-cross runs."""
     if not 1 <= expires_days <= 3650:
         raise ReleaseError("--expires-days must be 1..3650")
+    check_target(hardware, version)
+    check_source(root)
+    check_writable(out, force=force)
     files = release_files(hardware, version, root)
     try:
         body = encode_body(
@@ -169,7 +263,15 @@ def build(
     except ValueError as exc:
         raise ReleaseError(f"cannot make the manifest: {exc}") from None
     write_atomic(out, pack(files=files, body=body))
-    return Built(out, len(files), sum(len(d) for d in files.values()), body)
+    return Built(
+        path=out,
+        files=len(files),
+        total_bytes=sum(len(d) for d in files.values()),
+        body=body,
+        source=root.resolve(),
+        arch=ARCH[hardware],
+        sizes=tuple(sorted((p, len(d)) for p, d in files.items())),
+    )
 
 
 def _read_bundle(path: Path) -> bytes:
@@ -225,9 +327,21 @@ def publish(path: Path, *, fleet: str, token: str) -> dict[str, object]:
     )
 
 
-def register_key(pub_path: Path, *, name: str, fleet: str, token: str) -> dict[str, object]:
+def read_public_pem(pub_path: Path) -> str:
+    """The PEM text of a public key file; a private key is refused here, before any network:
+    it must never leave the release manager's media."""
     try:
         pem = pub_path.read_text()
     except (OSError, UnicodeError) as exc:
         raise ReleaseError(f"cannot read {pub_path}: {exc}") from None
+    if "PRIVATE KEY-----" in pem:
+        raise ReleaseError(
+            f"{pub_path} is a private key: give its public key {public_key_path(pub_path)}"
+            " instead (release keygen wrote it beside); the private key stays offline"
+        )
+    return pem
+
+
+def register_key(pub_path: Path, *, name: str, fleet: str, token: str) -> dict[str, object]:
+    pem = read_public_pem(pub_path)
     return _post(fleet, token, "/release-keys", "register key", json={"name": name, "pem": pem})

@@ -74,6 +74,31 @@ OTA_MESSAGES: dict[str, tuple[str, str]] = {
     "rollout_done_pause": ("Déploiement mis en pause.", "Rollout paused."),
     "rollout_done_resume": ("Déploiement repris.", "Rollout resumed."),
     "rollout_done_abort": ("Déploiement abandonné.", "Rollout aborted."),
+    "action_abort_ask": ("Abandonner…", "Abort…"),
+    "abort_title": ("Abandonner le déploiement n° {id} ?", "Abort rollout #{id}?"),
+    "abort_explain": (
+        "L'abandon est définitif : plus aucun capteur ne recevra la version {version} par ce "
+        "déploiement, et il ne pourra pas être repris. Les capteurs qui l'ont déjà installée "
+        "la gardent ; ceux en période d'essai la terminent d'eux-mêmes ; les autres restent "
+        "sur leur version et pourront entrer dans un nouveau déploiement.",
+        "Aborting is final: no device will get version {version} from this rollout any more, "
+        "and it cannot be resumed. Devices that already installed it keep it; those on trial "
+        "finish their trial by themselves; the others stay on their version and can join a "
+        "new rollout.",
+    ),
+    "abort_progress": (
+        "Aujourd'hui : {confirmed} capteurs confirmés sur {total}, {busy} en cours de mise à "
+        "jour, {failed} en échec.",
+        "Now: {confirmed} of {total} devices confirmed, {busy} updating, {failed} failed.",
+    ),
+    "abort_confirm": ("Abandonner définitivement", "Abort for good"),
+    "rollout_aborted_note": (
+        "Ce déploiement est abandonné : plus aucun capteur ne reçoit la version {version} par "
+        "lui. Les capteurs qui l'ont installée la gardent.",
+        "This rollout is aborted: no device gets version {version} from it any more. Devices "
+        "that installed it keep it.",
+    ),
+    "aborted_at": ("Abandonné le", "Aborted"),
     "rollout_conflict_title": ("Action impossible", "Action not possible"),
     "rollout_conflict": (
         "« {action} » n'est pas possible dans l'état actuel du déploiement.",

@@ -1,6 +1,7 @@
 """Dashboard pages of updates: releases, release keys (admins register and revoke them) and
 rollouts, one rollout's progress per group and per node, and the operator's pause / resume /
-abort buttons (forms with the CSRF token)."""
+abort buttons (forms with the CSRF token). Abort, being final, has a confirmation page of its
+own: a server-rendered step that works without script, like revoking a device."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from sqlmodel import Session
 from fleet.api.deps import SessionDep, SettingsDep
 from fleet.core.config import Settings
 from fleet.crud import rollouts as crud
+from fleet.crud.audit import list_events
 from fleet.crud.errors import Conflict, Invalid, NotFound
 from fleet.crud.operators import Principal
 from fleet.crud.releases import add_key, list_keys, list_releases, revoke_key
 from fleet.crud.rollout_views import rollout_detail, rollout_public
 from fleet.web.auth import UserDep, check_csrf, csrf_of, need_role
 from fleet.web.common import translator
+from fleet.web.device_view import actor_names
 from fleet.web.render import PageError, page
 
 __all__ = ["router"]
@@ -183,6 +186,15 @@ def revoke_release_key(
     return RedirectResponse("/dashboard/rollouts?key=revoked", status_code=303)
 
 
+def _aborted(session: Session, rollout_id: int) -> dict[str, object] | None:
+    """When and by whom the rollout was aborted, from its audit trail."""
+    events = list_events(session, limit=50, entity_type="rollout", entity_id=str(rollout_id))
+    event = next((e for e in events if e.action == "rollout.abort"), None)
+    if event is None:
+        return None
+    return {"at": event.at, "by": actor_names(session, [event])(event.actor)}
+
+
 @router.get("/rollouts/{rollout_id}")
 def rollout(
     request: Request, rollout_id: str, user: UserDep, session: SessionDep, settings: SettingsDep
@@ -202,9 +214,36 @@ def rollout(
             "actions": [a for a in ACTIONS if _allowed(a, detail.status)],
             "flash": t("rollout_done_" + done) if done in ACTIONS else None,
             "live_url": f"/dashboard/events?rollout={detail.id}",
+            "aborted": _aborted(session, detail.id) if detail.status == "aborted" else None,
         },
         title_key="rollout_title",
         title_values={"id": detail.id},
+        user=user,
+        csrf=csrf_of(user),
+    )
+
+
+@router.get("/rollouts/{rollout_id}/abort")
+def abort_form(
+    request: Request, rollout_id: str, user: UserDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Ask before aborting: what it does, where the rollout stands, then the final button."""
+    need_role(user, "operator")
+    r = rollout_public(_evaluate(session, settings, rollout_id))
+    session.commit()
+    if not _allowed("abort", r.status):  # already aborted or completed: nothing to confirm
+        return RedirectResponse(f"/dashboard/rollouts/{r.id}", status_code=303)
+    return page(
+        request,
+        "rollout_abort.html",
+        {
+            "r": r,
+            "confirmed": sum(g.confirmed for g in r.groups),
+            "busy": sum(g.in_progress + g.trial for g in r.groups),
+            "failed": sum(g.failed for g in r.groups),
+        },
+        title_key="abort_title",
+        title_values={"id": r.id},
         user=user,
         csrf=csrf_of(user),
     )
@@ -224,12 +263,15 @@ def act(
     session: SessionDep,
     settings: SettingsDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    confirm: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     check_csrf(user, csrf_token)
     need_role(user, "operator")
     if action not in ACTIONS:
         raise PageError(404, "error_not_found", "rollout_not_found", id=rollout_id[:12])
     ev = _evaluate(session, settings, rollout_id)
+    if action == "abort" and confirm != "abort":  # only the confirmation page's form aborts
+        return RedirectResponse(f"/dashboard/rollouts/{ev.rollout.id}/abort", status_code=303)
     try:
         crud.operator_action(session, evaluation=ev, action=action, actor=user.actor)
     except Conflict:

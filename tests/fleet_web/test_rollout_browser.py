@@ -1,6 +1,6 @@
 """A rollout in a real browser (Debian's Chromium, Playwright) against a real server: progress
-per group and per node, the pause button, and axe-core (WCAG 2.1 AA) on the update pages at
-desktop and phone widths."""
+per group and per node, the pause button, abort with its confirmation step (the page then says
+aborted), and axe-core (WCAG 2.1 AA) on the update pages at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -143,3 +143,63 @@ def test_update_pages_pass_axe_and_fit_a_phone(
             )
             assert widths[0] <= widths[1], f"{where} scrolls sideways: {widths}"
         context.close()
+
+
+def _fits_a_phone(page: Page) -> bool:
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    return bool(widths[0] <= widths[1])
+
+
+def test_abort_asks_for_confirmation_and_the_page_then_says_aborted(
+    browser: Browser, server: Server, logged_in: Any, rollout: dict[str, Any]
+) -> None:
+    """Runs last: it ends the module's rollout."""
+    api = f"{API}/rollouts/{rollout['id']}"
+
+    def status() -> str:
+        got: str = rollout["http"].get(api, headers=rollout["admin"]).json()["status"]
+        return got
+
+    before = status()
+    assert before in {"running", "paused"}
+    context = browser.new_context(
+        viewport=DESKTOP, storage_state=logged_in, locale=FRENCH, bypass_csp=True
+    )
+    page: Page = context.new_page()
+    page.goto(f"{server.url}/dashboard/rollouts/{rollout['id']}")
+    page.get_by_role("button", name="Abandonner…").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"Abandonner le déploiement n° {rollout['id']} ?")
+    expect(page.get_by_role("note")).to_contain_text("ne pourra pas être repris")
+    assert _axe_violations(page) == []
+    page.get_by_role("link", name="Annuler").click()  # changed one's mind: nothing happens
+    expect(heading).to_contain_text("En pause" if before == "paused" else "En cours")
+    assert status() == before
+
+    page.get_by_role("button", name="Abandonner…").click()
+    page.get_by_role("button", name="Abandonner définitivement").focus()  # by keyboard
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_have_text("Déploiement abandonné.")
+    expect(heading).to_contain_text("Abandonné")
+    expect(page.locator("#aborted-note")).to_contain_text("Ce déploiement est abandonné")
+    expect(page.get_by_test_id("aborted-at")).to_contain_text(EMAIL)
+    expect(page.get_by_role("button", name="Abandonner…")).to_have_count(0)
+    expect(page.get_by_role("button", name="Reprendre")).to_have_count(0)
+    expect(page.get_by_test_id("paused-reason")).to_have_count(0)  # no longer paused
+    assert status() == "aborted"
+    assert ota_get(rollout["http"], rollout["world"].gw_a).json()["targets"] == []
+    assert _axe_violations(page) == []
+    context.close()
+
+    context = browser.new_context(viewport=PHONE, storage_state=logged_in, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{server.url}/dashboard/rollouts/{rollout['id']}?lang=en")
+    expect(page.locator("#aborted-note")).to_contain_text("This rollout is aborted")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Aborted")
+    assert _axe_violations(page) == []
+    assert _fits_a_phone(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "rollout-aborted-en-390.png"), full_page=True)
+    context.close()

@@ -143,3 +143,54 @@ def test_only_admins_manage_release_keys_from_the_dashboard(browse: Any) -> None
         data={"csrf_token": "forged", "name": "x", "pem": public_pem(release_key())},
     )
     assert forged.status_code == 403
+
+
+def test_abort_asks_for_confirmation_first_and_the_aborted_page_says_so(
+    browse: Any, rollout: dict[str, Any], engine: Engine
+) -> None:
+    op = browse("operator")
+    path = f"/dashboard/rollouts/{rollout['id']}"
+    token = op.csrf(path)
+    html = op.client.get(path + "?lang=en").text
+    assert f'<form method="get" action="{path}/abort">' in html, "Abort leads to a question"
+    assert f'<form method="post" action="{path}/abort">' not in html
+    assert "Abort…" in html
+    # a POST without the confirmation (an old form, a script) only leads to the question
+    r = op.client.post(f"{path}/abort", data={"csrf_token": token}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, f"{path}/abort")
+    assert 'data-state="ro_running"' in op.client.get(path).text, "nothing was aborted"
+
+    ask = op.client.get(f"{path}/abort?lang=en")
+    assert ask.status_code == 200
+    assert f"Abort rollout #{rollout['id']}?" in ask.text
+    assert "2 of 5 devices confirmed" in ask.text, "where the rollout stands"
+    assert "cannot be resumed" in ask.text
+    assert f'<a href="{path}">Cancel</a>' in ask.text
+    assert '<input type="hidden" name="confirm" value="abort">' in ask.text
+    assert "Abandonner le déploiement" in op.client.get(f"{path}/abort?lang=fr").text
+
+    r = op.client.post(
+        f"{path}/abort", data={"csrf_token": token, "confirm": "abort"}, follow_redirects=False
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"{path}?done=abort")
+    en = op.client.get(r.headers["location"] + "&lang=en").text
+    assert "Rollout aborted." in en
+    assert 'data-state="ro_aborted"' in en
+    assert "This rollout is aborted: no device gets version" in en
+    assert op.email in en.split('data-testid="aborted-at"', 1)[1].split("</dd>", 1)[0]
+    assert f"{path}/abort" not in en, "nothing left to abort"
+    fr = op.client.get(f"{path}?lang=fr").text
+    assert "Ce déploiement est abandonné" in fr
+    assert "Abandonné le" in fr
+    again = op.client.get(f"{path}/abort", follow_redirects=False)
+    assert (again.status_code, again.headers["location"]) == (303, path)
+    with Session(engine) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "rollout.abort")).all()
+    assert len(events) == 1
+
+
+def test_viewers_get_no_abort_question(browse: Any, rollout: dict[str, Any]) -> None:
+    viewer = browse("viewer")
+    path = f"/dashboard/rollouts/{rollout['id']}"
+    assert viewer.client.get(f"{path}/abort").status_code == 403
+    assert browse("operator").client.get("/dashboard/rollouts/999999/abort").status_code == 404
