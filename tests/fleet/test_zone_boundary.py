@@ -14,7 +14,7 @@ API = "/api/v1"
 SQUARE = [[[-0.56, 47.46], [-0.54, 47.46], [-0.54, 47.48], [-0.56, 47.48], [-0.56, 47.46]]]
 
 
-def polygon(ring: list[list[float]]) -> dict[str, Any]:
+def polygon(ring: list[list[Any]]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
