@@ -33,10 +33,16 @@ def _position(p: Any, where: str) -> list[float]:
         raise BoundaryError(f"{where}: a position is [longitude, latitude]")
     lon, lat = p[0], p[1]
     for v in (lon, lat):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        # a float may be inf or nan; an int may be too large for a float (math.isfinite of
+        # 10**400 raises OverflowError): the range check below refuses any large int
+        if isinstance(v, bool) or not isinstance(v, int | float) or (
+            isinstance(v, float) and not math.isfinite(v)
+        ):
             raise BoundaryError(f"{where}: coordinates must be finite numbers")
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise BoundaryError(f"{where}: [{lon}, {lat}] is not a WGS84 [longitude, latitude]")
+        # the value is not echoed (the API's errors never echo input)
+        raise BoundaryError(f"{where}: a position is outside WGS84 [longitude, latitude] "
+                            "(longitude first)")
     # 6 decimals is ~0.1 m: more is noise for a district; the altitude, if any, is dropped
     return [round(float(lon), 6), round(float(lat), 6)]
 

@@ -45,6 +45,7 @@ def test_centroid_subtracts_holes_and_weighs_polygons_by_area() -> None:
         (polygon([[0, 0], [200, 0], [1, 1], [0, 0]]), "WGS84"),
         (polygon([[0, 0], ["1", 0], [1, 1], [0, 0]]), "finite numbers"),
         (polygon([[0, 0], [float("nan"), 0], [1, 1], [0, 0]]), "finite numbers"),
+        (polygon([[0, 0], [10**400, 0], [1, 1], [0, 0]]), "WGS84"),
     ],
 )
 def test_bad_boundaries_are_refused_saying_why(geometry: dict[str, Any], words: str) -> None:

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from fleet.models import AuditEvent
 from tests.fleet.gwsim import World
 
+
 @pytest.fixture
 def world(client: TestClient, admin: dict[str, str]) -> World:
     return World.build(client, admin)
