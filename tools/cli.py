@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tools.cli_node import node_app
+from tools.cli_ops import claim_codes_app, gateways_app, login, profiles_app, tokens_app, zones_app
 from tools.cli_release import release_app
 from tools.cli_rollout import rollout_app
 
@@ -29,6 +30,12 @@ gateway_app = typer.Typer(help="Run and manage a gateway.", no_args_is_help=True
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(release_app, name="release")
 app.add_typer(rollout_app, name="rollout")
+app.command("login")(login)
+app.add_typer(claim_codes_app, name="claim-codes")
+app.add_typer(zones_app, name="zones")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(gateways_app, name="gateways")
+app.add_typer(tokens_app, name="tokens")
 err = Console(stderr=True)
 
 

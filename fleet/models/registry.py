@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import field_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from fleet.geo import check_boundary
 from fleet.models.common import SLUG_PATTERN, utcnow
 from protocol.metrics import METRICS
 
@@ -32,6 +34,18 @@ class ZoneBase(SQLModel):
     # "location"), never a node's position; a zone without one is left out of NGSI-LD
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    # the zone's outline: a GeoJSON Polygon or MultiPolygon (WGS84), bounded (fleet/geo.py);
+    # public like the zone itself (the register and open data name zones, never positions)
+    boundary: dict[str, Any] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="GeoJSON Polygon or MultiPolygon, at most 2000 positions",
+    )
+
+    @field_validator("boundary")
+    @classmethod
+    def _checked_boundary(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if v is None else check_boundary(v)
 
 
 class ZoneCreate(ZoneBase):
@@ -43,6 +57,12 @@ class ZoneUpdate(SQLModel):
     description: str | None = Field(default=None, max_length=2000)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    boundary: dict[str, Any] | None = None
+
+    @field_validator("boundary")
+    @classmethod
+    def _checked_boundary(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if v is None else check_boundary(v)
 
 
 class Zone(ZoneBase, table=True):

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from fleet.core.config import Settings
 from fleet.web import (
     live,
+    routes_claims,
     routes_devices,
     routes_login,
     routes_ops,
@@ -36,6 +37,7 @@ ROUTERS = (
     routes_devices.router,
     routes_ops.router,
     routes_rollouts.router,
+    routes_claims.router,
     live.router,
 )
 

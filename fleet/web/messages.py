@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fleet.web.messages_claims import CLAIM_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
 
 __all__ = ["MESSAGES"]
@@ -368,3 +369,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 MESSAGES.update(OTA_MESSAGES)
+MESSAGES.update(CLAIM_MESSAGES)

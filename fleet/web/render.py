@@ -52,6 +52,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _LANG_COOKIE_MAX_AGE = 365 * 86400
+_OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes")
 PUBLIC_NAV = (("/register", "nav_register"), ("/open-data", "nav_open_data"))
 DASHBOARD_NAV = (
     ("/dashboard", "nav_overview"),
@@ -59,6 +60,7 @@ DASHBOARD_NAV = (
     ("/dashboard/gateways", "nav_gateways"),
     ("/dashboard/alerts", "nav_alerts"),
     ("/dashboard/rollouts", "nav_rollouts"),
+    ("/dashboard/claim-codes", "nav_claim_codes"),
     ("/dashboard/audit", "nav_audit"),
 )
 
@@ -148,9 +150,10 @@ def page(
     area = "dashboard" if path.startswith("/dashboard") else "public"
     nav: tuple[tuple[str, str], ...] = PUBLIC_NAV
     if area == "dashboard" and user is not None:
-        # the audit log is for operators and admins: a viewer is not shown the link
+        # the audit log and claim codes are for operators and admins: a viewer is not
+        # shown their links
         nav = tuple(
-            n for n in DASHBOARD_NAV if n[0] != "/dashboard/audit" or user.at_least("operator")
+            n for n in DASHBOARD_NAV if n[0] not in _OPERATOR_PAGES or user.at_least("operator")
         )
     current = max(
         (href for href, _ in nav if path == href or path.startswith(href + "/")),

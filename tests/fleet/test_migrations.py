@@ -92,3 +92,23 @@ def test_ota_migration_0002_goes_up_from_0001_and_back_down(empty_url: str) -> N
     assert current_revision(empty_url) == "0001"
     upgrade(empty_url)
     assert _tables(empty_url) == before | OTA_TABLES
+
+
+def _zone_columns(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns("zone")}
+    finally:
+        engine.dispose()
+
+
+def test_zone_boundary_migration_0004_adds_the_column_and_removes_it_going_down(
+    empty_url: str,
+) -> None:
+    upgrade(empty_url, "0004")
+    assert "boundary" in _zone_columns(empty_url)
+    downgrade(empty_url, "-1")
+    assert "boundary" not in _zone_columns(empty_url)
+    assert {"id", "name", "lat", "lon"} <= _zone_columns(empty_url)
+    upgrade(empty_url)
+    assert "boundary" in _zone_columns(empty_url)

@@ -80,18 +80,21 @@ def get_claim_code(code_id: IntIdPath, _: OperatorDep, session: SessionDep) -> C
 @router.get(
     "/claim-codes/{code_id}/qr",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
+    responses={200: {"content": {"image/svg+xml": {}, "image/png": {}, "text/plain": {}}}},
 )
 def claim_code_qr(
     code_id: IntIdPath,
     _: OperatorDep,
     session: SessionDep,
     box: BoxDep,
-    format: Literal["svg", "png"] = "svg",
+    format: Literal["svg", "png", "txt"] = "svg",
     scale: Annotated[int, Query(ge=1, le=40)] = 8,
 ) -> Response:
-    """The unused code as a QR code to print on the node's label."""
+    """The unused code as a QR code to print on the node's label, or as text (``txt``: the
+    same code the QR holds, for a label printed with the code written beside its QR)."""
     code = crud.claim_code_text(session, code_id=code_id, box=box)
+    if format == "txt":
+        return Response(code, media_type="text/plain", headers={"Cache-Control": "no-store"})
     buf = io.BytesIO()
     segno.make(code, error="m").save(buf, kind=format, scale=scale, border=4)
     return Response(
