@@ -123,7 +123,8 @@ def _provision(fleet: LocalFleet, plans: list[NodePlan]) -> tuple[str, dict[str,
     try:
         known = {z.id: z for z in zones()}
         for zone in sorted({p.zone for p in plans}):
-            admin.ensure_zone(zone, known[zone].name, known[zone].lat, known[zone].lon)
+            z = known[zone]
+            admin.ensure_zone(zone, z.name, z.lat, z.lon, z.boundary)
         admin.ensure_profile(profile_for("weather"))
         token = admin.create_gateway(GATEWAY_ID, "Passerelle émulée (QEMU aarch64)")
         claimed = {}

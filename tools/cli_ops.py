@@ -344,12 +344,23 @@ def zones_import(
 
     Example: territoire zones import data/zones/angers_quartiers.geojson
     """
-    from tools.zones_geojson import ZoneFileError, read_zones
+    from pydantic import ValidationError
+
+    from fleet.models import ZoneCreate
+    from protocol.zones import ZonesError, load_zones_file
 
     try:
-        zones = read_zones(file)
-    except ZoneFileError as exc:
-        fail(f"{file}: {exc}; nothing imported", Code.BAD_INPUT)
+        # the whole file, checked by the fleet's own model, before the fleet hears of any zone
+        zones = [ZoneCreate.model_validate({
+            "id": z.id, "name": z.name, "description": z.description, "lat": z.lat,
+            "lon": z.lon, "boundary": z.boundary}) for z in load_zones_file(file)]
+    except ZonesError as exc:
+        fail(f"{exc}; nothing imported", Code.BAD_INPUT)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "value"
+        fail(f"zones file {file}: {where}: {first.get('msg', 'invalid')}; nothing imported",
+             Code.BAD_INPUT)
     report: list[dict[str, Any]] = []
     with _fleet(fleet, token) as c:
         existing = {z["id"]: z for z in c.all("/zones", "list zones")}

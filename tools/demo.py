@@ -132,7 +132,7 @@ def _provision(
         known = {z.id: z for z in zones(zones_path)}
         for zone in sorted({p.zone for p in plans}):
             z = known[zone]
-            admin.ensure_zone(zone, z.name, z.lat, z.lon)
+            admin.ensure_zone(zone, z.name, z.lat, z.lon, z.boundary)
         for kind in sorted({p.kind.name for p in plans}):
             admin.ensure_profile(profile_for(kind))
         token = admin.create_gateway("gw-demo", "Passerelle de démonstration")

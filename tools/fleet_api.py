@@ -68,10 +68,12 @@ class FleetAdmin:
         self.client.close()
 
     def ensure_zone(self, zone_id: str, name: str, lat: float | None = None,
-                    lon: float | None = None) -> None:
+                    lon: float | None = None, boundary: dict[str, Any] | None = None) -> None:
         body: dict[str, Any] = {"id": zone_id, "name": name}
         if lat is not None and lon is not None:
             body.update(lat=lat, lon=lon)  # the centroid published in NGSI-LD
+        if boundary is not None:
+            body["boundary"] = boundary
         try:
             _call(self.client, "POST", "/zones", "create zone", json=body)
         except FleetApiError as exc:

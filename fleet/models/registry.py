@@ -9,9 +9,9 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from fleet.geo import check_boundary
 from fleet.models.common import SLUG_PATTERN, utcnow
 from protocol.metrics import METRICS
+from protocol.zones import check_boundary
 
 __all__ = [
     "Profile",
@@ -34,7 +34,7 @@ class ZoneBase(SQLModel):
     # "location"), never a node's position; a zone without one is left out of NGSI-LD
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    # the zone's outline: a GeoJSON Polygon or MultiPolygon (WGS84), bounded (fleet/geo.py);
+    # the zone's outline: a GeoJSON Polygon or MultiPolygon (WGS84), bounded (protocol/zones.py);
     # public like the zone itself (the register and open data name zones, never positions)
     boundary: dict[str, Any] | None = Field(
         default=None,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fleet.geo import BOUNDARY_MAX_VERTICES, BoundaryError, centroid, check_boundary
+from protocol.zones import BOUNDARY_MAX_VERTICES, BoundaryError, centroid, check_boundary
 
 API = "/api/v1"
 SQUARE = [[[-0.56, 47.46], [-0.54, 47.46], [-0.54, 47.48], [-0.56, 47.48], [-0.56, 47.46]]]

@@ -1,4 +1,4 @@
-"""Zones get their outline: a GeoJSON Polygon or MultiPolygon (fleet/geo.py bounds it).
+"""Zones get their outline: a GeoJSON Polygon or MultiPolygon (protocol/zones.py bounds it).
 
 Revision ID: 0004
 Revises: 0003
