@@ -150,6 +150,36 @@ def _existing_fleet_database(url: str) -> str:
     return url
 
 
+@fleet_app.command("master-key")
+def fleet_master_key(
+    out: Annotated[Path, typer.Option(help="the key file to create (never overwritten)")],
+) -> None:
+    """Make the fleet's master key: 32 random bytes, base64, in a new file of mode 0400.
+
+    It encrypts every node secret at rest: back it up apart from the database; point
+    TERRITOIRE_FLEET_MASTER_KEY_FILE at it.
+
+    Example: territoire fleet master-key --out /etc/territoire/master.key
+    """
+    import base64
+    import os
+
+    key = base64.urlsafe_b64encode(os.urandom(32))
+    try:
+        # O_EXCL: an existing key (and every secret it protects) is never replaced
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    except FileExistsError:
+        raise CliError(f"{out} exists: a master key is never overwritten", 2) from None
+    except OSError as exc:
+        raise CliError(f"cannot create {out}: {exc.strerror}", 2) from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(key + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    Console().print(f"master key written to {out} (mode 0400): back it up apart from the "
+                    "database")
+
+
 @admin_app.command("create")
 def fleet_admin_create(
     email: Annotated[str, typer.Option(help="the admin's e-mail (login)")],

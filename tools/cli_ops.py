@@ -342,7 +342,7 @@ def zones_import(
 ) -> None:
     """Create or update zones from GeoJSON: properties id and name, a (Multi)Polygon each.
 
-    Example: territoire zones import data/zones/angers_quartiers.geojson
+    Example: territoire zones import data/zones/angers-quartiers.geojson
     """
     from pydantic import ValidationError
 
