@@ -34,6 +34,7 @@ __all__ = [
     "defaults",
     "release_key_entry",
     "validate",
+    "validate_keys",
 ]
 
 # what firmware/sensors/build.py knows how to drive
@@ -224,6 +225,11 @@ def defaults() -> dict[str, Any]:
             if not f.required and f.kind != "obj":
                 out[prefix + name] = _default(f)
     return out
+
+
+def validate_keys(raw: object) -> list[dict[str, Any]]:
+    """A ``release_keys`` list checked alone (what a fleet's claim answer carries)."""
+    return _keys("release_keys", raw, dict(FIELDS)["release_keys"])
 
 
 def release_key_entry(n: int, e: int = RELEASE_KEY_E) -> dict[str, Any]:

@@ -43,5 +43,5 @@ def test_validate_does_not_change_its_input() -> None:
 
 def test_non_finite_numbers_are_refused() -> None:
     cfg = dict(VECTORS["valid"][0]["config"], interval_s=float("nan"))
-    with pytest.raises(NodeConfigError, match="^interval_s: "):
+    with pytest.raises(NodeConfigError, match=r"^interval_s: "):
         validate(cfg)
