@@ -431,6 +431,7 @@ class Node:
         if status == "online":
             extra = (
                 ("fw", version.VERSION),
+                ("hw", self.cfg["hw"]),
                 ("slot", self.slot),
                 ("up", self.clock.uptime()),
                 ("heap", gc.mem_free()),

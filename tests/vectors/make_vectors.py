@@ -119,7 +119,8 @@ def states() -> list[dict[str, Any]]:
         "t": 1764259200,
         "status": "online",
         "boot": 12,
-        "extra": [["fw", "0.1.0"], ["slot", "a"], ["up", 42], ["buf", 3], ["ev", 0]],
+        "extra": [["fw", "0.1.0"], ["hw", "esp32"], ["slot", "a"], ["up", 42], ["buf", 3],
+                  ["ev", 0]],
     }
     body = encode_state(kw["node"], kw["kid"], kw["t"], kw["status"], kw["boot"], dict(kw["extra"]))
     return [{"name": "online", "secret_hex": SECRET.hex(), "input": kw,
