@@ -41,7 +41,7 @@ _FIELDS = (
     ("awake_s", "n", 20, 1, 3600),
     ("outbox_segments", "i", 256, 4, 1024),
     ("debug", "b", False, 0, 0),
-    ("trial_s", "n", 300, 10, 86400),
+    ("trial_s", "n", 300, 1, 86400),
     ("release_keys", "K", (), 0, 8),
 )
 

@@ -100,7 +100,7 @@ FIELDS: tuple[tuple[str, Field], ...] = (
     ("awake_s", Field("num", 20, 1, 3600)),
     ("outbox_segments", Field("int", 256, 4, 1024)),
     ("debug", Field("bool", False)),
-    ("trial_s", Field("num", 300, 10, 86400)),
+    ("trial_s", Field("num", 300, 1, 86400)),
     ("release_keys", Field("keys", (), 0, MAX_RELEASE_KEYS)),
 )
 

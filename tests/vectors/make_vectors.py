@@ -258,7 +258,7 @@ def node_configs() -> dict[str, Any]:
             release_keys=[{"n": _KEY_N}, {"n": "8" + _KEY_N[1:], "e": 65537}])),
         ("bounds", _node(
             id="a-b", kid=65535, interval_s=0.1, status_s=86400, ack_timeout_s=600,
-            wdt_s=3600, awake_s=1, outbox_segments=4, trial_s=10, debug=True,
+            wdt_s=3600, awake_s=1, outbox_segments=4, trial_s=1, debug=True,
             zone="z" * 32, mqtt={"host": "h" * 253, "port": 65535, "keepalive": 5},
             sensors=[{"kind": k} for k in ("bme280", "pms5003", "sds011", "mic", "people",
                                            "bin", "soil", "battery")])),
@@ -296,7 +296,7 @@ def node_configs() -> dict[str, Any]:
         ("wdt_fraction", _node(wdt_s=2.5), "wdt_s"),
         ("battery_number", _node(battery=1), "battery"),
         ("outbox_too_small", _node(outbox_segments=3), "outbox_segments"),
-        ("trial_too_short", _node(trial_s=5), "trial_s"),
+        ("trial_too_short", _node(trial_s=0.5), "trial_s"),
         ("zone_null", _node(zone=None), "zone"),
         ("misspelt_key", _node(intervall_s=30), "intervall_s"),
         ("release_key_short", _node(release_keys=[{"n": _KEY_N[:-2]}]), "release_keys.0.n"),
