@@ -70,38 +70,48 @@ class Field:
     hi: float = 0
     required: bool = False
     fields: tuple[tuple[str, Field], ...] = ()  # of an obj
+    doc: str = ""  # what it is for (the table of docs/firmware.md is checked against these)
 
 
 WIFI_FIELDS: tuple[tuple[str, Field], ...] = (
-    ("ssid", Field("str", lo=1, hi=32, required=True)),
-    ("key", Field("str", "", 0, 63)),
+    ("ssid", Field("str", lo=1, hi=32, required=True, doc="network the node joins")),
+    ("key", Field("str", "", 0, 63, doc="its key (empty: open network)")),
 )
 MQTT_FIELDS: tuple[tuple[str, Field], ...] = (
-    ("host", Field("str", lo=1, hi=253, required=True)),
-    ("port", Field("int", 1883, 1, 65535)),
-    ("user", Field("str", None, 1, 64)),
-    ("password", Field("str", None, 0, 128)),
-    ("keepalive", Field("int", 30, 5, 3600)),
+    ("host", Field("str", lo=1, hi=253, required=True, doc="the gateway's broker")),
+    ("port", Field("int", 1883, 1, 65535, doc="its port")),
+    ("user", Field("str", None, 1, 64, doc="the node's broker account (its id)")),
+    ("password", Field("str", None, 0, 128, doc="derived from the secret (one-way)")),
+    ("keepalive", Field("int", 30, 5, 3600, doc="MQTT keepalive, seconds")),
 )
 FIELDS: tuple[tuple[str, Field], ...] = (
-    ("id", Field("node_id", required=True)),
-    ("kid", Field("int", lo=1, hi=65535, required=True)),
-    ("secret", Field("hex64", required=True)),
-    ("hw", Field("hw", required=True)),  # never guessed: a wrong one refuses every release
-    ("zone", Field("str", "", 0, 32)),
-    ("wifi", Field("obj", None, fields=WIFI_FIELDS)),
-    ("mqtt", Field("obj", required=True, fields=MQTT_FIELDS)),
-    ("sensors", Field("sensors", lo=0, hi=MAX_SENSORS, required=True)),
-    ("interval_s", Field("num", 60, 0.1, 86400)),
-    ("status_s", Field("num", 300, 1, 86400)),
-    ("ack_timeout_s", Field("num", 10, 0.5, 600)),
-    ("wdt_s", Field("int", 0, 0, 3600)),  # 0: no watchdog outside a trial boot
-    ("battery", Field("bool", False)),
-    ("awake_s", Field("num", 20, 1, 3600)),
-    ("outbox_segments", Field("int", 256, 4, 1024)),
-    ("debug", Field("bool", False)),
-    ("trial_s", Field("num", 300, 1, 86400)),
-    ("release_keys", Field("keys", (), 0, MAX_RELEASE_KEYS)),
+    ("id", Field("node_id", required=True, doc="node id (3 to 32 of a-z, 0-9, -)")),
+    ("kid", Field("int", lo=1, hi=65535, required=True, doc="id of the node's key")),
+    ("secret", Field("hex64", required=True, doc="the node's 32-byte secret, hex")),
+    # never guessed: a wrong one refuses every release
+    ("hw", Field("hw", required=True, doc="hardware it accepts releases for: "
+                 + ", ".join(f"`{h}`" for h in HARDWARE))),
+    ("zone", Field("str", "", 0, 32, doc="zone, shown by the self-test")),
+    ("wifi", Field("obj", None, fields=WIFI_FIELDS, doc="Wi-Fi station (null: none)")),
+    ("mqtt", Field("obj", required=True, fields=MQTT_FIELDS, doc="the gateway's broker")),
+    ("sensors", Field("sensors", lo=0, hi=MAX_SENSORS, required=True,
+                      doc="sensor specs (`firmware/sensors/build.py`), `kind` among "
+                      + ", ".join(SENSOR_KINDS))),
+    ("interval_s", Field("num", 60, 0.1, 86400, doc="seconds between readings")),
+    ("status_s", Field("num", 300, 1, 86400, doc="seconds between state messages")),
+    ("ack_timeout_s", Field("num", 10, 0.5, 600, doc="a reading not acknowledged by then "
+                            "is sent again")),
+    ("wdt_s", Field("int", 0, 0, 3600, doc="watchdog, seconds (0: none outside a trial "
+                    "boot, which has 60)")),
+    ("battery", Field("bool", False, doc="measure, send, deep sleep `interval_s`")),
+    ("awake_s", Field("num", 20, 1, 3600, doc="a battery node's time awake to send")),
+    ("outbox_segments", Field("int", 256, 4, 1024, doc="flash outbox size, segments of "
+                              "64 readings")),
+    ("debug", Field("bool", False, doc="print send failures")),
+    ("trial_s", Field("num", 300, 1, 86400, doc="a trial boot's time to get 2 readings "
+                      "acknowledged (`docs/ota.md`)")),
+    ("release_keys", Field("keys", (), 0, MAX_RELEASE_KEYS,
+                           doc='RSA-3072 release keys it trusts: `{"n": hex, "e": 65537}`')),
 )
 
 

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from protocol.node_config import NodeConfigError, defaults, validate
+from protocol.node_config import (
+    FIELDS,
+    MQTT_FIELDS,
+    WIFI_FIELDS,
+    NodeConfigError,
+    defaults,
+    validate,
+)
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "node_configs.json").read_text())
 
@@ -45,3 +52,33 @@ def test_non_finite_numbers_are_refused() -> None:
     cfg = dict(VECTORS["valid"][0]["config"], interval_s=float("nan"))
     with pytest.raises(NodeConfigError, match=r"^interval_s: "):
         validate(cfg)
+
+
+_TYPES = {"int": "whole number", "num": "number", "bool": "true/false", "str": "text",
+          "hex64": "64 hex digits", "node_id": "text", "hw": "text", "obj": "object",
+          "sensors": "list", "keys": "list"}
+
+
+def contract_table() -> str:
+    """The Configuration table of docs/firmware.md, rendered from the contract."""
+    lines = ["| key | type | default | bounds | what for |", "|---|---|---|---|---|"]
+    for prefix, fields in (("", FIELDS), ("wifi.", WIFI_FIELDS), ("mqtt.", MQTT_FIELDS)):
+        for name, f in fields:
+            value = list(f.default) if isinstance(f.default, tuple) else f.default
+            default = "required" if f.required else f"`{json.dumps(value)}`"
+            if f.kind in ("int", "num"):
+                bounds = f"{f.lo:g} to {f.hi:g}"
+            elif f.kind == "str":
+                bounds = f"{f.lo:g} to {f.hi:g} characters"
+            elif f.kind in ("sensors", "keys"):
+                bounds = f"at most {f.hi:g}"
+            else:
+                bounds = ""
+            lines.append(f"| `{prefix}{name}` | {_TYPES[f.kind]} | {default} | {bounds} | "
+                         f"{f.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_configuration_table_of_the_firmware_docs_is_the_contract() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "firmware.md").read_text()
+    assert contract_table() in doc, "docs/firmware.md: replace the table with\n" + contract_table()
