@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from protocol import manifest as mf
+from tests.cli.helpers import provisioning_file
 from tests.cli.test_node_cli_errors import territoire
 from tests.vmutil import micropython_cmd, vm_path
 from tools.fleet_api import FleetAdmin
@@ -157,3 +158,16 @@ def test_revoked_release_key_is_not_given_to_a_new_node(
     assert n not in given
     line = _offer_in_vm(node, key, "emu-x64", tmp_path / "vm")
     assert "'refused', 'unknown_key'" in line, line
+
+
+def test_flashing_a_board_of_another_hardware_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    prov = provisioning_file(tmp_path, "ang-0007")  # hw esp32, the default: a real board
+    emu = tmp_path / "emu"
+    p = territoire("node", "flash", "--config", str(prov), "--emulated", str(emu))
+    said = " ".join((p.stdout + p.stderr).split())
+    assert p.returncode == 2, said
+    assert "is for esp32 hardware, this board is emu-x64: provision it with --hw emu-x64" in said
+    assert "Traceback" not in said
+    assert not emu.exists(), "no emulated node made for a refused file"
