@@ -4,7 +4,6 @@
 # in the emulated board. See docs/firmware.md.
 # RAM: about 9 KB once imported (module bytecode and the Node object).
 import gc
-import json
 import os
 import sys
 import time
@@ -29,16 +28,53 @@ _FETCH_WAIT_MS = const(3000)
 _UPDATE_BOOT_S = const(120)  # an update boot gives up after this and measures again
 _UPDATE_TRIES = const(3)  # update boots for one offer before it is dropped
 _PENDING = "ota.pend"  # the offer an update boot handles: "ver mh ml tries"
-_REFUSED = "ota.ref"  # the last release refused: "mh ver why", answered without a download
+# the last release refused: "mh ver why fp", answered without a download while the release
+# keys and hardware it was judged with (fp: trust()) are still those of node.json
+_REFUSED = "ota.ref"
 
 
 def load_config(path="node.json"):
-    with open(path) as f:
-        cfg = json.load(f)
-    for key in ("id", "kid", "secret", "mqtt", "sensors"):
-        if key not in cfg:
-            raise ValueError("node.json: missing " + key)
-    return cfg
+    """node.json checked against the contract (nodecfg.py), every default filled in. The
+    checker is needed once per boot: it leaves the heap once the configuration is loaded."""
+    import nodecfg
+
+    try:
+        return nodecfg.load(path)
+    finally:
+        del sys.modules["nodecfg"]
+
+
+def trust(cfg):
+    """What a refusal depends on besides the release: the hardware and the release keys of
+    node.json (order aside), as 16 hex digits. A re-flash with other keys or another hw
+    changes it, and the refusals remembered under the old one are forgotten."""
+    h = hashlib.sha256(cfg["hw"])
+    for n in sorted(k["n"] + " %d" % k["e"] for k in cfg["release_keys"]):
+        h.update(" ")
+        h.update(n)
+    return binascii.hexlify(h.digest()[:8]).decode()
+
+
+def remembered_refusal(mh, fp):
+    """(version, reason) of the release mh if it was refused under this trust, else None; a
+    record made under another trust (or by a firmware without one) is removed."""
+    ref = (store.read_file(_REFUSED) or b"").split()
+    if len(ref) == 4 and ref[3].decode() == fp:
+        return (ref[1].decode(), ref[2].decode()) if ref[0].decode() == mh else None
+    if ref:
+        _remove(_REFUSED)
+    return None
+
+
+def remember_refusal(mh, ver, why, fp):
+    store.write_atomic(_REFUSED, ("%s %s %s %s" % (mh, ver, why, fp)).encode())
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # none: nothing to remove
 
 
 _peak = 0
@@ -91,7 +127,7 @@ class Node:
             _drop_pending()  # a power cut right after the switch: the trial comes first
         else:
             self.pending = _take_pending()
-        self.outbox = outbox.Outbox(max_segments=cfg.get("outbox_segments", 256))
+        self.outbox = outbox.Outbox(max_segments=cfg["outbox_segments"])
         rtc = machine.RTC() if hasattr(machine, "RTC") else None
         self.clock = clock.Clock(rtc)
         if self.pending is not None:
@@ -101,13 +137,13 @@ class Node:
 
             drivers = build(cfg["sensors"], machine)
         self.sensors = drivers
-        self.interval = cfg.get("interval_s", 60)
-        self.ack_timeout_ms = int(cfg.get("ack_timeout_s", 10) * 1000)
+        self.interval = cfg["interval_s"]
+        self.ack_timeout_ms = int(cfg["ack_timeout_s"] * 1000)
         self.sent = {}  # counter -> ticks_ms of the last send, until acknowledged
         self.session = None
         self.wake = asyncio.Event()
         self.beat = time.ticks_ms()
-        self.debug = cfg.get("debug", False)
+        self.debug = cfg["debug"]
         self.stats = {"measured": 0, "sent": 0, "acked": 0, "refused": 0, "resent": 0,
                       "sensor_errors": 0}
         t = _PREFIX + self.id + "/"
@@ -292,9 +328,9 @@ class Node:
             elif st["ev_mh"] == mh and ver == version.VERSION:
                 await self.report(ver, "confirmed", "")
             else:
-                ref = (store.read_file(_REFUSED) or b"").split()
-                if len(ref) == 3 and ref[0].decode() == mh:
-                    await self.report(ref[1].decode(), "refused", ref[2].decode())
+                ref = remembered_refusal(mh, trust(self.cfg))
+                if ref is not None:
+                    await self.report(ref[0], "refused", ref[1])
                 elif self.clock.synced():
                     store.write_atomic(_PENDING, ("%s %s %d 0" % (ver, mh, ml)).encode())
                     print("ota: offer of", ver, "- update boot")
@@ -351,7 +387,7 @@ class Node:
             got = await self.ota.offer(ver, mh, ml)
             if got == "refused":
                 v, why = self.refused[mh]
-                store.write_atomic(_REFUSED, ("%s %s %s" % (mh, v, why)).encode())
+                remember_refusal(mh, v, why, trust(self.cfg))
             _live()
             print("ota heap_peak=%d fetched=%d copied=%d bad_chunks=%d" % (
                 _mem_peak(), self.ota.stats["fetched"], self.ota.stats["copied"],
@@ -395,6 +431,7 @@ class Node:
         if status == "online":
             extra = (
                 ("fw", version.VERSION),
+                ("hw", self.cfg["hw"]),
                 ("slot", self.slot),
                 ("up", self.clock.uptime()),
                 ("heap", gc.mem_free()),
@@ -417,8 +454,8 @@ class Node:
         m = self.cfg["mqtt"]
         will = (self.t_state.encode(), self.state_msg("offline"), True, 1)
         return mqtt.MQTTClient(
-            self.id, m["host"], m.get("port", 1883), user=m.get("user"),
-            password=m.get("password"), keepalive=m.get("keepalive", 30), will=will,
+            self.id, m["host"], m["port"], user=m["user"], password=m["password"],
+            keepalive=m["keepalive"], will=will,
             bufs=self.mqtt_bufs)
 
     async def on_connect(self, client):
@@ -435,13 +472,13 @@ class Node:
             return None
         w = self.network.WLAN(self.network.STA_IF)
         w.active(True)
-        wifi = self.cfg.get("wifi")
+        wifi = self.cfg["wifi"]
         if wifi and not w.isconnected():
-            w.connect(wifi["ssid"], wifi.get("key", ""))
+            w.connect(wifi["ssid"], wifi["key"])
         return w
 
     async def status_loop(self):
-        every = self.cfg.get("status_s", 300)
+        every = self.cfg["status_s"]
         while True:
             await asyncio.sleep(every)
             gc.collect()
@@ -464,7 +501,7 @@ class Node:
 
     async def watchdog_loop(self):
         # a trial boot runs under the watchdog the loader armed (60 s unless wdt_s says less)
-        wdt_s = self.cfg.get("wdt_s", 0) or (60 if self.trial else 0)
+        wdt_s = self.cfg["wdt_s"] or (60 if self.trial else 0)
         if not wdt_s or not hasattr(self.machine, "WDT"):
             return
         wdt = self.machine.WDT(timeout=wdt_s * 1000)
@@ -493,7 +530,7 @@ class Node:
         asyncio.create_task(self.status_loop())
         if self.pending is not None:
             await self.run_update(self.pending)
-        elif self.cfg.get("battery"):
+        elif self.cfg["battery"]:
             await self.run_battery()
         else:
             await self.measure_loop()
@@ -506,7 +543,7 @@ class Node:
     async def run_battery(self):
         """Battery node: measure, send for a bounded time, then deep sleep until the next one."""
         await self.measure_once()
-        budget = self.cfg.get("awake_s", 20) * 1000
+        budget = self.cfg["awake_s"] * 1000
         start = time.ticks_ms()
         while len(self.outbox) and time.ticks_diff(time.ticks_ms(), start) < budget:
             await asyncio.sleep_ms(100)
@@ -532,10 +569,7 @@ def _take_pending():
 
 
 def _drop_pending():
-    try:
-        os.remove(_PENDING)
-    except OSError:
-        pass  # none: nothing to drop
+    _remove(_PENDING)
 
 
 def main():

@@ -50,8 +50,8 @@ def _walk(top, prefix=""):
 
 class Updater:
     def __init__(self, cfg, fetch, report, reset, now, running_version, mem=None, refused=None):
-        self.keys = manifest.load_keys(cfg.get("release_keys"))
-        self.hw = cfg.get("hw", "emu-x64")
+        self.keys = manifest.load_keys(cfg["release_keys"])
+        self.hw = cfg["hw"]
         self.fetch = fetch
         self.report = report
         self.reset = reset

@@ -23,6 +23,7 @@ __all__ = [
     "group_sizes",
     "groups_of_newcomers",
     "matches",
+    "not_eligible",
 ]
 
 
@@ -56,6 +57,18 @@ class NodeFacts:
     profile: str
     tags: frozenset[str] = frozenset()
     active: bool = True
+    hw: str | None = None  # the hardware the node reports; None until it has
+
+
+def not_eligible(node: NodeFacts, hardware: str) -> str | None:
+    """Why a node the target selects cannot take a release built for ``hardware`` (None: it
+    can). A node of another hardware would refuse it (``wrong_hw``) and count as a failure, so
+    it is left out. A node whose hardware is not known yet (it never stated it: an older
+    firmware, or never connected) stays eligible: the node checks the manifest's hardware
+    itself and refuses a release not built for it, so nothing wrong is ever installed."""
+    if node.hw is not None and node.hw != hardware:
+        return "hardware"
+    return None
 
 
 def bucket(node_id: str, rollout_id: int) -> float:

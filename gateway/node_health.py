@@ -1,7 +1,7 @@
 """What the gateway learns of each node's health from its traffic (in memory; snapshotted to
 the store and the fleet by the service): when it was last heard, how many of its readings were
 accepted, its firmware version, last values and battery from its readings, what its state
-reports say (slot, boot, buffer, signal), and why its messages were refused."""
+reports say (slot, boot, buffer, signal, hardware), and why its messages were refused."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class NodeHealth:
         items = []
         for node_id in sorted(self.dirty):
             h = self.health.get(node_id, {})
-            items.append({
+            item: dict[str, Any] = {
                 "node_id": node_id,
                 "last_seen": int(self.last_seen.get(node_id, now)),
                 "battery_v": h.get("battery_v"),
@@ -64,5 +64,8 @@ class NodeHealth:
                 "boot": h.get("boot", 0),
                 "buffered": h.get("buf", 0),
                 "rejected": dict(self.rejections.get(node_id, {})),
-            })
+            }
+            if "hw" in h:  # from the node's state; only then, so a fleet keeps what it knows
+                item["hw"] = h["hw"]
+            items.append(item)
         return items

@@ -203,7 +203,7 @@ def pi_territory(tmp: Path, pi_image: PiImage) -> Iterator[Scenario]:
             files["node.json"] = node_config(
                 node_id=p.node_id, key_id=key_id, secret=secret, mqtt_host="127.0.0.1",
                 mqtt_port=mqtt_port, mqtt_password=mqtt_password(secret),
-                sensors=p.kind.sensors, zone=p.zone, interval_s=1.0, status_s=2,
+                sensors=p.kind.sensors, zone=p.zone, hw="emu-x64", interval_s=1.0, status_s=2,
                 ack_timeout_s=5,
             )
             node.write_files(files)

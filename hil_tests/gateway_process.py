@@ -87,7 +87,8 @@ def start_nodes(workdir: Path, plans: list[NodePlan], mqtt_port: int, *, interva
             node_id=p.node_id, key_id=1, secret=secret_for(p.node_id),
             mqtt_host="127.0.0.1", mqtt_port=mqtt_port,
             mqtt_password=mqtt_password(secret_for(p.node_id)), sensors=p.kind.sensors,
-            zone=p.zone, interval_s=interval_s, status_s=status_s, ack_timeout_s=ack_timeout_s,
+            zone=p.zone, hw="emu-x64", interval_s=interval_s, status_s=status_s,
+            ack_timeout_s=ack_timeout_s,
         )
         node.write_files(files)
         node.start()

@@ -86,7 +86,7 @@ def territory(
             files["node.json"] = node_config(
                 node_id=plan.node_id, key_id=1, secret=secret_for(plan.node_id),
                 mqtt_host="127.0.0.1", mqtt_port=node.broker_port, mqtt_password="",
-                sensors=plan.kind.sensors, zone=plan.zone, interval_s=interval_s,
+                sensors=plan.kind.sensors, zone=plan.zone, hw="emu-x64", interval_s=interval_s,
                 status_s=status_s, ack_timeout_s=3, **(extra or {}),
             )
             node.write_files(files)

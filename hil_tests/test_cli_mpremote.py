@@ -37,7 +37,7 @@ def node(tmp_path: Path) -> Iterator[EmulatedNode]:
     files = firmware_files()
     files["node.json"] = node_config(
         node_id=plan.node_id, key_id=1, secret=bytes(range(32)), mqtt_host="127.0.0.1",
-        mqtt_port=9, mqtt_password="x", sensors=plan.kind.sensors, zone=plan.zone,
+        mqtt_port=9, mqtt_password="x", sensors=plan.kind.sensors, zone=plan.zone, hw="emu-x64",
         interval_s=5, wifi={"ssid": "territoire", "key": ""},
     )
     n.write_files(files)

@@ -105,7 +105,7 @@ def test_technician_path_provision_flash_selftest_then_gateway_accepts_readings(
     p = territoire("node", "provision", "--code", f"https://fleet.example/claim?code={code}",
                    "--fleet", fleet.url, "--gateway-host", "127.0.0.1", "--gateway-port",
                    str(mqtt_port), "--wifi-ssid", "territoire", "--interval", "5",
-                   "--out", str(prov), "--json")
+                   "--hw", "emu-x64", "--out", str(prov), "--json")
     assert p.returncode == 0, p.stderr
     shown = json.loads(p.stdout)
     doc = json.loads(prov.read_text())

@@ -303,6 +303,10 @@ _STATE_INTS: dict[str, tuple[int, int]] = {
     "buf": (0, 2**32 - 1), "ev": (0, COUNTER_MAX), "rc": (0, 255), "rssi": (-127, 20),
 }
 _STATE_SLOTS = ("a", "b")  # a tuple: compared by ==, so an unhashable value is just refused
+# the node's hardware (node.json "hw"): a short name, not only today's ones (protocol.manifest
+# HARDWARE), so a gateway keeps forwarding the state of a board added later
+HW_PATTERN = r"^[a-z0-9][a-z0-9-]{0,15}$"
+_STATE_HW = re.compile(HW_PATTERN[:-1] + r"\Z", re.ASCII)
 _STATE_HEADER = frozenset({"y", "n", "k", "t", "st", "boot"})
 
 
@@ -319,6 +323,9 @@ def _state_extra(obj: dict[str, Any]) -> dict[str, Any] | Reject:
         elif key == "slot":
             if value not in _STATE_SLOTS:
                 return Reject("malformed", "bad slot")
+        elif key == "hw":
+            if not isinstance(value, str) or _STATE_HW.match(value) is None:
+                return Reject("malformed", "bad hw")
         elif key in _STATE_INTS:
             lo, hi = _STATE_INTS[key]
             if not _is_int(value) or not lo <= value <= hi:

@@ -37,7 +37,7 @@ def _decode(**fields: Any) -> State | Reject:
 
 def test_the_firmwares_state_is_accepted_with_its_fields() -> None:
     fields = {"fw": "0.1.0", "slot": "a", "up": 42, "heap": 61234, "peak": 38120, "buf": 3,
-              "ev": 0, "rc": 1, "rssi": -67}
+              "ev": 0, "rc": 1, "rssi": -67, "hw": "esp32"}
     state = _decode(**fields)
     assert isinstance(state, State)
     assert state.extra == fields
@@ -54,9 +54,20 @@ def test_fields_out_of_bounds_are_refused_with_the_field_named() -> None:
 
 
 def test_fields_a_newer_firmware_adds_are_left_out_not_refused() -> None:
-    state = _decode(fw="0.3.0", hw="esp32", colour={"a": 1})
+    state = _decode(fw="0.3.0", die_temp=41, colour={"a": 1})
     assert isinstance(state, State)
     assert state.extra == {"fw": "0.3.0"}
+
+
+def test_hardware_is_kept_and_a_bad_one_refused() -> None:
+    for hw in ("esp32", "emu-x64", "esp32s3"):  # a board added later is still forwarded
+        state = _decode(hw=hw)
+        assert isinstance(state, State), hw
+        assert state.extra == {"hw": hw}
+    for bad in ("", "ESP32", "-x", "e" * 17, 32, None, ["esp32"], "esp32\n"):
+        out = _decode(hw=bad)
+        assert isinstance(out, Reject), bad
+        assert out.detail == "bad hw"
 
 
 @settings(max_examples=400, deadline=None)

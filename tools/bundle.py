@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from protocol.node_config import release_key_entry, validate
+
 __all__ = ["FIRMWARE_DIR", "BundleError", "compile_error", "firmware_files", "node_config"]
 
 FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
@@ -97,15 +99,17 @@ def node_config(
     mqtt_password: str,
     sensors: list[dict[str, Any]],
     zone: str,
+    hw: str,
     interval_s: float = 60,
     wifi: dict[str, str] | None = None,
     release_keys: Sequence[tuple[int, int]] = (),
-    hw: str = "emu-x64",
     **extra: Any,
 ) -> bytes:
-    """node.json, the node's configuration file, as the provisioning step writes it.
-    ``release_keys`` are the (n, e) of the RSA release keys the node trusts for updates;
-    ``hw`` the hardware target it accepts releases for (``esp32`` or ``emu-x64``)."""
+    """node.json, the node's configuration file, normalised by the contract
+    (protocol/node_config.py: every default written out; NodeConfigError naming a bad key).
+    ``hw`` is the hardware target the node accepts releases for (``esp32`` for a board,
+    ``emu-x64`` for the emulated one); ``release_keys`` the (n, e) of the RSA release keys it
+    trusts for updates."""
     cfg: dict[str, Any] = {
         "id": node_id,
         "kid": key_id,
@@ -116,7 +120,7 @@ def node_config(
         "sensors": sensors,
         "interval_s": interval_s,
         "hw": hw,
-        "release_keys": [{"n": format(n, "x"), "e": e} for n, e in release_keys],
+        "release_keys": [release_key_entry(n, e) for n, e in release_keys],
     }
     cfg.update(extra)
-    return json.dumps(cfg, indent=1).encode()
+    return json.dumps(validate(cfg), indent=1).encode()

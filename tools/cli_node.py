@@ -72,6 +72,9 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
                                                   "(default nodes/<node id>.json)")] = None,
     show_secret: Annotated[bool, typer.Option(help="also print the node's secret")] = False,
     as_json: JsonOpt = False,
+    hw: Annotated[str, typer.Option(help="the node's hardware: esp32 (a board) or emu-x64 "
+                                    "(an emulated node); releases are built per hardware")
+                  ] = "esp32",
 ) -> None:
     """Claim a node with its claim code and write its configuration (mode 0600) for `flash`.
 
@@ -84,7 +87,7 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
         path, doc = node_ops.provision(
             code=code, fleet=fleet, gateway_host=gateway_host, gateway_port=gateway_port,
             wifi_ssid=wifi_ssid, wifi_key=wifi_key, kind=kind, sensors_file=sensors,
-            interval_s=interval, out=out_file,
+            interval_s=interval, out=out_file, hw=hw,
         )
     node = doc["node"]
     if as_json:

@@ -204,7 +204,7 @@ async def _run(demo: _Demo) -> dict[str, Any]:
                 mqtt_port=settings.mqtt.port,
                 mqtt_password=mqtt_password(keys[plan.node_id]),
                 sensors=plan.kind.sensors,
-                zone=plan.zone,
+                zone=plan.zone, hw="emu-x64",
                 interval_s=opts.interval_s,
                 status_s=30,
             )

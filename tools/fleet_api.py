@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from protocol.node_config import validate_keys
+
 __all__ = ["ClaimedNode", "FleetAdmin", "FleetApiError", "login_token"]
 
 API = "/api/v1"
@@ -57,6 +59,8 @@ class ClaimedNode:
     zone_id: str
     gateway_id: str | None
     profile_id: str | None = None
+    # the release public keys the fleet trusts, as node.json holds them ({"n": hex, "e": int})
+    release_keys: tuple[dict[str, Any], ...] = ()
 
 
 class FleetAdmin:
@@ -110,13 +114,19 @@ class FleetAdmin:
         return result
 
 
+def _release_keys(raw: object) -> tuple[dict[str, Any], ...]:
+    """The claim's release keys, checked as the node will check them (ValueError if not)."""
+    return tuple(validate_keys(raw))
+
+
 def claim(base_url: str, code: str) -> ClaimedNode:
     """Claim a node with a claim code (no login: the code is the credential)."""
     with httpx.Client(base_url=base_url, timeout=20) as client:
         try:
             r = _call(client, "POST", "/claim", "claim", json={"code": code.strip()})
             node = ClaimedNode(str(r["node_id"]), int(r["key_id"]), bytes.fromhex(r["secret"]),
-                               str(r["zone_id"]), r.get("gateway_id"), r.get("profile_id"))
+                               str(r["zone_id"]), r.get("gateway_id"), r.get("profile_id"),
+                               _release_keys(r.get("release_keys", [])))
         except (ValueError, KeyError, TypeError, AttributeError):
             # not the fleet's answer (another server at that address?): never half a node
             raise FleetApiError(f"claim: {base_url} did not answer like a Territoire fleet "

@@ -88,7 +88,7 @@ def _task(progress: Progress, what: str, total: float | None, note: str = "") ->
 
 def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wifi_ssid: str,
               wifi_key: str, kind: str | None, sensors_file: Path | None, interval_s: float,
-              out: Path | None) -> tuple[Path, dict[str, Any]]:
+              out: Path | None, hw: str = "esp32") -> tuple[Path, dict[str, Any]]:
     """Check everything local first (a claim code is spent by the claim), claim, write."""
     claim_code = claim_code_from(code)
     if not fleet.startswith(("http://", "https://")) or len(fleet) > 300:
@@ -110,7 +110,7 @@ def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wi
     make = functools.partial(
         make_provisioning, fleet_url=fleet.rstrip("/"), gateway_host=gateway_host,
         gateway_port=gateway_port, wifi_ssid=wifi_ssid, wifi_key=wifi_key, kind=kind,
-        sensors=sensors, interval_s=interval_s)
+        sensors=sensors, interval_s=interval_s, hw=hw)
     # the same checks as after the claim, on a stand-in node: fail before spending the code
     make(ClaimedNode("ang-0000", 1, bytes(32), "zone", None, kind))
     with err.status("claiming the node with the fleet..."):
@@ -177,6 +177,11 @@ def flash(*, config: Path, port: str | None, emulated: Path | None, firmware: Pa
         _check_image(firmware)
     if emulated is not None:
         check_off(emulated)
+    target = "emu-x64" if emulated is not None else "esp32"
+    if node["hw"] != target:
+        # the node would refuse every release built for the board it runs on
+        raise ProvisioningError(f"{config} is for {node['hw']} hardware, this board is "
+                                f"{target}: provision it with --hw {target}")
     arch = "x64" if emulated is not None else "xtensawin"
     seconds: dict[str, float] = {}
     with _progress(quiet) as progress:

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from protocol.codec import valid_node_id
 from protocol.credentials import mqtt_password
+from protocol.node_config import HARDWARE, NodeConfigError, validate
+from protocol.node_config import SENSOR_KINDS as _KINDS
 from tools.bundle import node_config
 from tools.fleet_api import ClaimedNode
 from tools.territory import KINDS
@@ -33,9 +35,7 @@ __all__ = [
     "write_private",
 ]
 
-# what firmware/sensors/build.py knows how to drive
-SENSOR_KINDS = frozenset({"bme280", "pms5003", "sds011", "mic", "people", "bin", "soil",
-                          "battery"})
+SENSOR_KINDS = frozenset(_KINDS)  # what firmware/sensors/build.py knows how to drive
 FORMAT = 1
 _MAX_INPUT = 512  # a scanned QR or a typed code; anything longer is not a claim code
 _MAX_FILE = 64 * 1024
@@ -101,8 +101,13 @@ def make_provisioning(
     kind: str | None,
     sensors: list[dict[str, Any]] | None,
     interval_s: float,
+    hw: str = "esp32",
 ) -> dict[str, Any]:
-    """The provisioning document: the node's configuration (node.json) and how it was made."""
+    """The provisioning document: the node's configuration (node.json) and how it was made.
+    ``hw`` is the board's (``emu-x64`` only for an emulated node); the release keys are those
+    the fleet trusts, from the claim, so the node accepts the fleet's signed releases."""
+    if hw not in HARDWARE:
+        raise ProvisioningError(f"unknown hardware {hw!r}: one of {', '.join(HARDWARE)}")
     if not _HOST.fullmatch(gateway_host):
         raise ProvisioningError(f"gateway address {gateway_host!r} is not a host name or IP")
     if not 1 <= gateway_port <= 65535:
@@ -121,7 +126,8 @@ def make_provisioning(
         mqtt_host=gateway_host, mqtt_port=gateway_port,
         mqtt_password=mqtt_password(claimed.secret), sensors=sensors, zone=claimed.zone_id,
         interval_s=interval_s, wifi={"ssid": wifi_ssid, "key": wifi_key},
-        status_s=300, wdt_s=30, battery=battery,
+        status_s=300, wdt_s=30, battery=battery, hw=hw,
+        release_keys=[(int(k["n"], 16), int(k["e"])) for k in claimed.release_keys],
     ))
     return {
         "format": FORMAT,
@@ -151,6 +157,10 @@ def check_provisioning(doc: object, source: str) -> dict[str, Any]:
         raise ProvisioningError(f"{source}: no gateway address")
     if not isinstance(node.get("sensors"), list) or not isinstance(node.get("kid"), int):
         raise ProvisioningError(f"{source}: the sensor list or key id is missing")
+    try:
+        validate(node)  # the node's own check (protocol/node_config.py), before any flashing
+    except NodeConfigError as exc:
+        raise ProvisioningError(f"{source}: the node configuration is damaged: {exc}") from None
     return doc
 
 

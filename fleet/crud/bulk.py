@@ -3,7 +3,7 @@
 PostgreSQL gets the batch as one JSON document (``json_to_recordset``): one round trip and
 one set-based insert for thousands of rows. Other databases (SQLite) get an executemany of
 the same upsert, which is cheap in-process. Either way a late report never overwrites a
-newer state.
+newer state, and a report that does not say the node's hardware keeps the one known.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
@@ -25,17 +25,18 @@ __all__ = ["upsert_health"]
 _PG_HEALTH = text(
     """
     INSERT INTO node_health (node_id, gateway_id, last_seen, battery_v, rssi, fw, slot, boot,
-                             buffered, rejected, received_at)
+                             buffered, rejected, received_at, hw)
     SELECT u.node_id, :gateway_id, u.last_seen, u.battery_v, u.rssi, u.fw, u.slot, u.boot,
-           u.buffered, u.rejected, :now
+           u.buffered, u.rejected, :now, u.hw
     FROM json_to_recordset(CAST(:rows AS json))
          AS u(node_id text, last_seen bigint, battery_v float8, rssi integer, fw text,
-              slot text, boot bigint, buffered bigint, rejected json)
+              slot text, boot bigint, buffered bigint, rejected json, hw text)
     ON CONFLICT (node_id) DO UPDATE SET
         gateway_id = excluded.gateway_id, last_seen = excluded.last_seen,
         battery_v = excluded.battery_v, rssi = excluded.rssi, fw = excluded.fw,
         slot = excluded.slot, boot = excluded.boot, buffered = excluded.buffered,
-        rejected = excluded.rejected, received_at = excluded.received_at
+        rejected = excluded.rejected, received_at = excluded.received_at,
+        hw = COALESCE(excluded.hw, node_health.hw)
     WHERE excluded.last_seen >= node_health.last_seen
     """
 )
@@ -57,15 +58,20 @@ def _row(h: HealthItem) -> dict[str, Any]:
         "boot": h.boot,
         "buffered": h.buffered,
         "rejected": h.rejected,
+        "hw": h.hw,
     }
 
 
 def _generic(session: Session, items: Sequence[HealthItem], gateway_id: str, now: int) -> None:
     t = NodeHealth.__table__  # type: ignore[attr-defined]
     ins = sqlite.insert(t)
+    kept = {"hw": func.coalesce(ins.excluded.hw, t.c.hw)}  # a report without hw keeps the known
     stmt = ins.on_conflict_do_update(
         index_elements=[t.c.node_id],
-        set_={c.name: ins.excluded[c.name] for c in t.columns if c.name != "node_id"},
+        set_={
+            c.name: kept.get(c.name, ins.excluded[c.name]) for c in t.columns
+            if c.name != "node_id"
+        },
         where=ins.excluded.last_seen >= t.c.last_seen,
     )
     rows = [{**_row(h), "gateway_id": gateway_id, "received_at": now} for h in items]

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, Invalid, NotFound
 from fleet.models import Release, ReleaseFile, ReleaseKey
-from protocol.manifest import RSA_BITS, Refused, key_id
+from protocol.manifest import RSA_BITS, Refused, key_id, public_numbers
+from protocol.node_config import MAX_RELEASE_KEYS
 from protocol.release_bundle import verify_bundle
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "add_release",
     "list_keys",
     "list_releases",
+    "node_release_keys",
     "release_file",
     "revoke_key",
     "trusted_keys",
@@ -96,6 +98,18 @@ def trusted_keys(session: Session) -> dict[str, rsa.RSAPublicKey]:
     """The registered, unrevoked release keys by key id."""
     rows = session.exec(select(ReleaseKey).where(col(ReleaseKey.revoked_at).is_(None)))
     return {r.kid: _load_public(r.pem) for r in rows}
+
+
+def node_release_keys(session: Session) -> list[tuple[int, int]]:
+    """(n, e) of the active release keys, newest first, as many as a node's configuration
+    holds (protocol/node_config.py): what a claim gives the node to trust."""
+    rows = session.exec(
+        select(ReleaseKey)
+        .where(col(ReleaseKey.revoked_at).is_(None))
+        .order_by(col(ReleaseKey.created_at).desc(), col(ReleaseKey.kid))
+        .limit(MAX_RELEASE_KEYS)
+    )
+    return [public_numbers(_load_public(r.pem)) for r in rows]
 
 
 def add_release(session: Session, *, data: bytes, now: int, actor: str) -> Release:

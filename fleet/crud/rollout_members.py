@@ -6,10 +6,25 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from fleet.models import Node, NodeTag, Rollout, RolloutMember
-from fleet.rollout_targeting import GroupSpec, NodeFacts, Target, groups_of_newcomers, matches
+from fleet.models import Node, NodeHealth, NodeTag, Rollout, RolloutMember
+from fleet.rollout_targeting import (
+    GroupSpec,
+    NodeFacts,
+    Target,
+    groups_of_newcomers,
+    matches,
+    not_eligible,
+)
 
-__all__ = ["UNFINISHED", "busy_nodes", "candidates", "groups_of", "join_late", "target_of"]
+__all__ = [
+    "UNFINISHED",
+    "busy_nodes",
+    "candidates",
+    "groups_of",
+    "join_late",
+    "target_nodes",
+    "target_of",
+]
 
 UNFINISHED = ("running", "paused")
 
@@ -32,9 +47,14 @@ def groups_of(rollout: Rollout) -> tuple[GroupSpec, ...]:
 
 
 def candidates(session: Session, target: Target) -> list[NodeFacts]:
-    """Active nodes that pass the target's zone and profile filters (tags checked after)."""
+    """Active nodes that pass the target's zone and profile filters (tags checked after),
+    with the hardware they report."""
     # columns, not ORM rows: this runs on every evaluation over the whole target
-    q = select(Node.id, Node.zone_id, Node.profile_id).where(Node.status == "active")
+    q = (
+        select(Node.id, Node.zone_id, Node.profile_id, NodeHealth.hw)
+        .join(NodeHealth, col(NodeHealth.node_id) == col(Node.id), isouter=True)
+        .where(Node.status == "active")
+    )
     if target.zones:
         q = q.where(col(Node.zone_id).in_(sorted(target.zones)))
     if target.profiles:
@@ -46,9 +66,15 @@ def candidates(session: Session, target: Target) -> list[NodeFacts]:
         for row in rows:
             tags.setdefault(row.node_id, set()).add(row.tag)
     return [
-        NodeFacts(node_id, zone, profile, frozenset(tags.get(node_id, ())), True)
-        for node_id, zone, profile in nodes
+        NodeFacts(node_id, zone, profile, frozenset(tags.get(node_id, ())), True, hw)
+        for node_id, zone, profile, hw in nodes
     ]
+
+
+def target_nodes(session: Session, rollout: Rollout) -> list[NodeFacts]:
+    """Every active node the rollout's target selects, eligible or not."""
+    target, rollout_id = target_of(rollout), int(rollout.id or 0)
+    return [n for n in candidates(session, target) if matches(target, n, rollout_id)]
 
 
 def busy_nodes(session: Session, *, except_rollout: int | None) -> set[str]:
@@ -63,15 +89,22 @@ def busy_nodes(session: Session, *, except_rollout: int | None) -> set[str]:
     return set(session.exec(q))
 
 
-def join_late(session: Session, rollout: Rollout, members: list[RolloutMember]) -> None:
+def join_late(
+    session: Session,
+    rollout: Rollout,
+    members: list[RolloutMember],
+    selected: list[NodeFacts],
+    hardware: str,
+) -> None:
+    """Add the nodes of ``selected`` (target_nodes) that are eligible, not members yet and
+    not busy in another rollout."""
     rollout_id = int(rollout.id or 0)
-    target = target_of(rollout)
     have = {m.node_id for m in members}
     busy = busy_nodes(session, except_rollout=rollout_id)
     new_ids = [
         n.node_id
-        for n in candidates(session, target)
-        if n.node_id not in have and n.node_id not in busy and matches(target, n, rollout_id)
+        for n in selected
+        if n.node_id not in have and n.node_id not in busy and not_eligible(n, hardware) is None
     ]
     current = [0] * len(rollout.groups)
     for m in members:

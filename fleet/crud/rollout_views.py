@@ -7,6 +7,7 @@ from fleet.crud.rollouts import Evaluation
 from fleet.models.ota_api import (
     GroupProgressPublic,
     MemberPublic,
+    NotEligiblePublic,
     RolloutDetail,
     RolloutPublic,
     WindowIn,
@@ -54,6 +55,7 @@ def rollout_public(ev: Evaluation) -> RolloutPublic:
         open_groups=r.open_groups,
         members=len(ev.members),
         targets_now=len(d.targets),
+        not_eligible=len(ev.not_eligible),
         created_at=r.created_at,
         created_by=r.created_by,
         updated_at=r.updated_at,
@@ -77,4 +79,9 @@ def rollout_detail(ev: Evaluation, *, max_nodes: int) -> RolloutDetail:
                 late=m.late,
             )
         )
-    return RolloutDetail(**rollout_public(ev).model_dump(), nodes=nodes)
+    shut_out = [
+        NotEligiblePublic(node_id=n.node_id, reason="hardware", hw=n.hw)
+        for n in ev.not_eligible[:max_nodes]
+    ]
+    return RolloutDetail(**rollout_public(ev).model_dump(), nodes=nodes,
+                         not_eligible_nodes=shut_out)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from fleet.crud import audit
@@ -22,16 +23,18 @@ from fleet.crud.rollout_members import (
     candidates,
     groups_of,
     join_late,
+    target_nodes,
     target_of,
 )
 from fleet.models import Node, NodeHealth, Release, Rollout, RolloutMember, utcnow
 from fleet.models.ota_api import RolloutCreate, WindowIn
 from fleet.rollout_engine import Decision, MemberState, RolloutSpec, Window, decide
-from fleet.rollout_targeting import assign_groups, group_sizes, matches
+from fleet.rollout_targeting import assign_groups, group_sizes, matches, not_eligible
 
 __all__ = [
     "UNFINISHED",
     "Evaluation",
+    "NotEligible",
     "create_rollout",
     "evaluate",
     "evaluate_unfinished",
@@ -48,6 +51,16 @@ class Reported:
     fw: str
     slot: str
     last_seen: int
+    hw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotEligible:
+    """A node the target selects that cannot take the release: not offered, not counted."""
+
+    node_id: str
+    reason: str  # "hardware"
+    hw: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +68,9 @@ class Evaluation:
     rollout: Rollout
     release: Release
     decision: Decision
-    members: Sequence[RolloutMember]
+    members: Sequence[RolloutMember]  # the eligible ones: the decision counts these only
     health: dict[str, Reported]
+    not_eligible: Sequence[NotEligible] = ()
 
 
 def _window(rollout: Rollout) -> Window | None:
@@ -72,7 +86,8 @@ def _window_minutes(window: WindowIn | None) -> tuple[int | None, int | None]:
 
 
 def create_rollout(session: Session, *, data: RolloutCreate, actor: str, now: int) -> Rollout:
-    """Start a rollout: members are the matching nodes not busy in another rollout."""
+    """Start a rollout: members are the matching nodes not busy in another rollout and of
+    the release's hardware (or of a hardware not known yet: fleet.rollout_targeting)."""
     release = session.get(Release, data.release_id)
     if release is None:
         raise NotFound(f"no release {data.release_id}")
@@ -98,7 +113,9 @@ def create_rollout(session: Session, *, data: RolloutCreate, actor: str, now: in
     ids = [
         n.node_id
         for n in candidates(session, target)
-        if n.node_id not in busy and matches(target, n, rollout_id)
+        if n.node_id not in busy
+        and matches(target, n, rollout_id)
+        and not_eligible(n, release.hardware) is None
     ]
     assigned = assign_groups(rollout_id, groups, ids)
     rollout.start_sizes = group_sizes(groups, len(ids))
@@ -147,16 +164,36 @@ def evaluate(
             .where(RolloutMember.rollout_id == rollout.id, Node.status == "active")
         )
     )
+    selected = target_nodes(session, rollout)
     if rollout.status in UNFINISHED:
-        join_late(session, rollout, members)
+        join_late(session, rollout, members, selected, release.hardware)
     health = {
-        node_id: Reported(fw, slot, last_seen)
-        for node_id, fw, slot, last_seen in session.exec(
-            select(NodeHealth.node_id, NodeHealth.fw, NodeHealth.slot, NodeHealth.last_seen)
+        node_id: Reported(fw, slot, last_seen, hw)
+        for node_id, fw, slot, last_seen, hw in session.execute(
+            sa_select(
+                col(NodeHealth.node_id), col(NodeHealth.fw), col(NodeHealth.slot),
+                col(NodeHealth.last_seen), col(NodeHealth.hw),
+            )
             .join(RolloutMember, col(RolloutMember.node_id) == col(NodeHealth.node_id))
-            .where(RolloutMember.rollout_id == rollout.id)
+            .where(col(RolloutMember.rollout_id) == rollout.id)
         ).all()
     }
+    # a member that has since stated another hardware (it joined while unknown) leaves the
+    # count: it would refuse the release, which is no failure of the release
+    left_out = [
+        NotEligible(m.node_id, "hardware", health[m.node_id].hw)
+        for m in members
+        if m.node_id in health
+        and health[m.node_id].hw not in (None, release.hardware)
+    ]
+    gone = {n.node_id for n in left_out}
+    members = [m for m in members if m.node_id not in gone]
+    have = {m.node_id for m in members} | gone
+    for n in selected:
+        why = not_eligible(n, release.hardware)
+        if why is not None and n.node_id not in have:
+            left_out.append(NotEligible(n.node_id, why, n.hw))
+    left_out.sort(key=lambda n: n.node_id)
     spec = RolloutSpec(
         rollout_id=int(rollout.id or 0),
         version=release.version,
@@ -189,7 +226,7 @@ def evaluate(
                 "paused_reason": rollout.paused_reason,
             },
         )
-    return Evaluation(rollout, release, decision, members, health)
+    return Evaluation(rollout, release, decision, members, health, left_out)
 
 
 def evaluate_unfinished(

@@ -25,6 +25,7 @@ from fleet.models.nodes import (
     NodeKey,
     NodeKeyPublic,
     NodeUpdate,
+    ReleaseKeyEntry,
 )
 from fleet.models.operators import (
     ApiToken,
@@ -115,6 +116,7 @@ __all__ = [
     "Release",
     "ReleaseFile",
     "ReleaseKey",
+    "ReleaseKeyEntry",
     "Role",
     "Rollout",
     "RolloutMember",

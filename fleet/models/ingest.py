@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from fleet.models.common import SLUG_PATTERN
+from protocol.codec import HW_PATTERN
 from protocol.metrics import METRICS
 
 __all__ = ["AggregateItem", "DpInfo", "HealthItem", "IngestRequest", "IngestResult"]
@@ -28,6 +29,8 @@ class HealthItem(BaseModel):
     rejected: dict[_Reason, Annotated[int, Field(ge=0, le=2**53)]] = Field(
         default_factory=dict, max_length=32
     )
+    # the node's hardware from its state (None: not reported yet; the stored one is kept)
+    hw: str | None = Field(default=None, pattern=HW_PATTERN, max_length=16)
 
 
 class DpInfo(BaseModel):

@@ -25,6 +25,7 @@ __all__ = [
     "NodeKeyPublic",
     "NodeStatus",
     "NodeUpdate",
+    "ReleaseKeyEntry",
 ]
 
 NodeStatus = Literal["active", "revoked"]
@@ -130,6 +131,7 @@ class ClaimCodePublic(SQLModel):
     zone_id: str
     gateway_id: str | None
     profile_id: str
+    release_keys: list[ReleaseKeyEntry] = Field(default_factory=list)
     node_id: str | None
     created_at: datetime
     expires_at: datetime
@@ -145,8 +147,17 @@ class ClaimRequest(SQLModel):
     code: str = Field(min_length=20, max_length=40)
 
 
+class ReleaseKeyEntry(SQLModel):
+    """A release public key as the node's configuration holds it (docs/firmware.md)."""
+
+    n: str = Field(description="RSA-3072 modulus, lowercase hex")
+    e: int = Field(description="public exponent (65537)")
+
+
 class ClaimResponse(SQLModel):
-    """The node's identity; ``secret`` appears here and nowhere else, ever."""
+    """The node's identity; ``secret`` appears here and nowhere else, ever. ``release_keys``
+    are the fleet's active release keys (newest first, at most what a node holds), for the
+    node's configuration, so it accepts the fleet's signed releases from its first boot."""
 
     node_id: str
     key_id: int
@@ -154,3 +165,4 @@ class ClaimResponse(SQLModel):
     zone_id: str
     gateway_id: str | None
     profile_id: str
+    release_keys: list[ReleaseKeyEntry] = Field(default_factory=list)

@@ -22,6 +22,7 @@ __all__ = [
     "GroupProgressPublic",
     "MemberPublic",
     "NodeTags",
+    "NotEligiblePublic",
     "OtaDocument",
     "OtaKey",
     "OtaStatusItem",
@@ -161,6 +162,9 @@ class RolloutPublic(BaseModel):
     open_groups: int
     members: int
     targets_now: int
+    not_eligible: int = Field(
+        default=0, description="nodes the target selects that cannot take this release "
+        "(another hardware): never offered it, never counted as failures")
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -178,8 +182,15 @@ class MemberPublic(BaseModel):
     late: bool
 
 
+class NotEligiblePublic(BaseModel):
+    node_id: str
+    reason: Literal["hardware"]
+    hw: str | None = Field(description="the hardware the node reports")
+
+
 class RolloutDetail(RolloutPublic):
     nodes: list[MemberPublic]
+    not_eligible_nodes: list[NotEligiblePublic] = Field(default_factory=list)
 
 
 class NodeTags(BaseModel):

@@ -31,6 +31,9 @@ class NodeHealth(SQLModel, table=True):
     buffered: int = Field(sa_type=BigInteger)
     rejected: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: int = Field(sa_type=BigInteger)
+    # the hardware the node reports (node.json "hw"); None until it does. Rollouts leave out
+    # nodes of another hardware than the release's (docs/ota-rollouts.md)
+    hw: str | None = Field(default=None, max_length=16)
 
 
 class NodeHealthSample(SQLModel, table=True):

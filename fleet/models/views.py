@@ -21,6 +21,7 @@ class HealthPublic(BaseModel):
     buffered: int
     rejected: dict[str, int]
     gateway_id: str
+    hw: str | None = None
 
 
 class NodePublic(BaseModel):

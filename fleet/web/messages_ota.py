@@ -144,6 +144,21 @@ OTA_MESSAGES: dict[str, tuple[str, str]] = {
     "last_ota_status": ("Dernier état de mise à jour", "Last update status"),
     "late_joiner": ("arrivé en cours", "joined later"),
     "no_rollout_nodes": ("Aucun capteur ciblé.", "No device targeted."),
+    "not_eligible": ("Non éligibles", "Not eligible"),
+    "not_eligible_lead": (
+        "Capteurs visés par le déploiement mais d'un autre matériel que celui de la version : "
+        "elle ne leur est pas proposée et ils ne comptent pas comme des échecs.",
+        "Devices the rollout targets but of another hardware than the release's: it is not "
+        "offered to them, and they do not count as failures.",
+    ),
+    "not_eligible_caption": (
+        "Capteurs non éligibles et pourquoi", "Devices not eligible, and why",
+    ),
+    "eligibility_reason": ("Raison", "Reason"),
+    "reported_hw": ("Matériel déclaré", "Reported hardware"),
+    "why_not_eligible_hardware": (
+        "matériel {hw}, version pour {release_hw}", "hardware {hw}, release for {release_hw}",
+    ),
     "st_downloading": ("téléchargement", "downloading"),
     "st_switching": ("bascule en essai", "switching to trial"),
     "st_confirmed": ("confirmé", "confirmed"),

@@ -9,12 +9,13 @@ from tools.fleet_api import ClaimedNode
 from tools.provisioning import make_provisioning, write_private
 
 
-def provisioning_file(directory: Path, node_id: str, kind: str = "air") -> Path:
+def provisioning_file(directory: Path, node_id: str, kind: str = "air", hw: str = "esp32"
+                      ) -> Path:
     """The provisioning file of an air-quality node whose gateway (127.0.0.1:9) is absent."""
     doc = make_provisioning(ClaimedNode(node_id, 1, bytes(range(32)), "centre", None, kind),
                             fleet_url="http://fleet", gateway_host="127.0.0.1", gateway_port=9,
                             wifi_ssid="territoire", wifi_key="", kind=None, sensors=None,
-                            interval_s=60)
+                            interval_s=60, hw=hw)
     path = directory / f"{node_id}.json"
     write_private(path, json.dumps(doc).encode())
     return path

@@ -127,11 +127,16 @@ def ota_status(
 
 
 def report_health(
-    world: World, gw: GatewaySim, versions: dict[str, str], last_seen: int | None = None
+    world: World,
+    gw: GatewaySim,
+    versions: dict[str, str],
+    last_seen: int | None = None,
+    hw: str | None = None,
 ) -> None:
     now = last_seen or int(time.time())
     health = [
         {"node_id": n, "last_seen": now, "fw": v, "slot": "a", "boot": 1, "buffered": 0}
+        | ({"hw": hw} if hw else {})
         for n, v in versions.items()
     ]
     r = gw.ingest(world.client, {"batch_id": f"h-{next(_batches)}", "health": health})

@@ -63,6 +63,29 @@ def test_ingest_updates_node_health(world: World) -> None:
     assert detail["health"]["gateway_id"] == "gw-a"
 
 
+def test_reported_hardware_is_stored_and_kept_by_a_report_without_it(world: World) -> None:
+    node = world.claim()["node_id"]
+    now = int(time.time())
+
+    def hw() -> object:
+        return world.client.get(f"{API}/nodes/{node}", headers=world.admin).json()["health"]["hw"]
+
+    assert world.gw_a.ingest(world.client, {"batch_id": "h0", "health": [
+        health(node, now - 20)]}).status_code == 200
+    assert hw() is None  # never reported: unknown, not guessed
+    assert world.gw_a.ingest(world.client, {"batch_id": "h1", "health": [
+        health(node, now - 10, hw="esp32")]}).status_code == 200
+    assert hw() == "esp32"
+    # a reading's health (no state since) says nothing of the hardware: the known one stays
+    assert world.gw_a.ingest(world.client, {"batch_id": "h2", "health": [
+        health(node, now)]}).status_code == 200
+    assert hw() == "esp32"
+    r = world.gw_a.ingest(world.client, {"batch_id": "h3", "health": [
+        health(node, now + 1, hw="ESP 32!")]})
+    assert r.status_code == 422, r.text
+    assert hw() == "esp32"
+
+
 def test_repeated_batch_is_acknowledged_not_applied_twice(world: World) -> None:
     node = world.claim()["node_id"]
     now = int(time.time())

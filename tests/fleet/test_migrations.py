@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
-from sqlmodel import SQLModel
+from sqlalchemy import inspect, text
+from sqlmodel import Session, SQLModel
 
 from fleet.core.db import make_engine
 from fleet.migrations import (
@@ -19,6 +20,7 @@ from fleet.migrations import (
     include_object,
     upgrade,
 )
+from fleet.models import Node, Profile, Zone
 from tests.fleet.conftest import drop_pg_database, fresh_database
 
 
@@ -94,10 +96,10 @@ def test_ota_migration_0002_goes_up_from_0001_and_back_down(empty_url: str) -> N
     assert _tables(empty_url) == before | OTA_TABLES
 
 
-def _zone_columns(url: str) -> set[str]:
+def _columns(url: str, table: str) -> set[str]:
     engine = make_engine(url)
     try:
-        return {c["name"] for c in inspect(engine).get_columns("zone")}
+        return {c["name"] for c in inspect(engine).get_columns(table)}
     finally:
         engine.dispose()
 
@@ -106,9 +108,42 @@ def test_zone_boundary_migration_0004_adds_the_column_and_removes_it_going_down(
     empty_url: str,
 ) -> None:
     upgrade(empty_url, "0004")
-    assert "boundary" in _zone_columns(empty_url)
+    assert "boundary" in _columns(empty_url, "zone")
     downgrade(empty_url, "-1")
-    assert "boundary" not in _zone_columns(empty_url)
-    assert {"id", "name", "lat", "lon"} <= _zone_columns(empty_url)
+    assert "boundary" not in _columns(empty_url, "zone")
+    assert {"id", "name", "lat", "lon"} <= _columns(empty_url, "zone")
     upgrade(empty_url)
-    assert "boundary" in _zone_columns(empty_url)
+    assert "boundary" in _columns(empty_url, "zone")
+
+
+def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_health(
+    empty_url: str,
+) -> None:
+    upgrade(empty_url, "0002")
+    assert "hw" not in _columns(empty_url, "node_health")
+    engine = make_engine(empty_url)
+    try:
+        with Session(engine) as session:  # a node with its health, reported before 0003
+            session.add(Zone(id="centre", name="Centre"))
+            session.add(Profile(id="air", name="Air", purpose="p", legal_basis="l",
+                                operator_name="o", contact="c", retention="r"))
+            session.flush()
+            session.add(Node(id="ang-0001", zone_id="centre", profile_id="air",
+                             installed_on=date(2026, 1, 1)))
+            session.commit()
+        with engine.begin() as conn:  # raw: the model has the column 0003 adds
+            conn.execute(text(
+                "INSERT INTO node_health (node_id, gateway_id, last_seen, fw, slot, boot, "
+                "buffered, rejected, received_at) VALUES ('ang-0001', 'gw', 5, '0.1.0', 'a', "
+                "1, 0, '{}', 5)"))
+        upgrade(empty_url, "0003")
+        assert current_revision(empty_url) == "0003"
+        assert "hw" in _columns(empty_url, "node_health")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT fw, hw FROM node_health")).all() == [("0.1.0", None)]
+        downgrade(empty_url, "0002")
+        assert "hw" not in _columns(empty_url, "node_health")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT fw FROM node_health")).all() == [("0.1.0",)]
+    finally:
+        engine.dispose()

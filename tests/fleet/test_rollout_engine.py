@@ -19,6 +19,7 @@ from fleet.rollout_targeting import (
     group_sizes,
     groups_of_newcomers,
     matches,
+    not_eligible,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -267,3 +268,12 @@ def test_late_joiners_land_in_a_valid_group_deterministically(
         assert 0 <= g < len(groups)
         assert g == group_of_late_joiner(5, n, sizes)
         assert 0 <= bucket(n, 5) < 1
+
+
+def test_a_node_of_another_known_hardware_is_not_eligible_an_unknown_one_is() -> None:
+    def node(hw: str | None) -> NodeFacts:
+        return NodeFacts("ang-0001", "centre", "air", hw=hw)
+
+    assert not_eligible(node("esp32"), "emu-x64") == "hardware"
+    assert not_eligible(node("emu-x64"), "emu-x64") is None
+    assert not_eligible(node(None), "esp32") is None

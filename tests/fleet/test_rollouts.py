@@ -291,3 +291,50 @@ def test_rollout_started_before_any_node_matches_keeps_its_canaries(
     canaries = group_of(after, 0)
     assert canaries == sorted(joined[:2])
     assert set(targets(world)) == set(canaries), "group 2 waits for the canaries"
+
+
+def test_nodes_of_another_hardware_are_not_eligible_never_offered_never_failures(
+    world: World, fleet: dict[str, Any], operator: dict[str, str]
+) -> None:
+    # the release is built for emu-x64; two boards say esp32, two say emu-x64, two never said
+    a = fleet["a"]
+    report_health(world, world.gw_a, dict.fromkeys(a[:2], OLD), hw="esp32")
+    report_health(world, world.gw_a, dict.fromkeys(a[2:4], OLD), hw="emu-x64")
+    groups = [{"percent": 100, "success": 1.0, "error": 0.0}]
+    ro = start(world, operator, fleet["release"]["id"], target={"zones": [world.zone]},
+               groups=groups)
+    assert ro["members"] == 4, "unknown hardware stays eligible: the node checks it itself"
+    assert ro["not_eligible"] == 2
+    detail = rollout(world, ro["id"])
+    assert detail["not_eligible_nodes"] == [
+        {"node_id": n, "reason": "hardware", "hw": "esp32"} for n in sorted(a[:2])
+    ]
+    assert not set(a[:2]) & {n["node_id"] for n in detail["nodes"]}
+    assert set(targets(world)) == set(a[2:]), "offered to the eligible ones only"
+    assert detail["groups"][0]["failed"] == 0
+    assert detail["status"] == "running"
+
+
+def test_member_that_states_another_hardware_leaves_the_count_not_as_a_failure(
+    world: World, fleet: dict[str, Any], operator: dict[str, str]
+) -> None:
+    groups = [{"percent": 100, "success": 1.0, "error": 0.0}]
+    ro = start(world, operator, fleet["release"]["id"], target={"zones": [world.zone]},
+               groups=groups)
+    assert ro["members"] == 6
+    board = fleet["a"][0]
+    # its first state since the update of the gateway: it is an ESP32
+    report_health(world, world.gw_a, {board: OLD}, hw="esp32")
+    detail = rollout(world, ro["id"])
+    assert detail["members"] == 5
+    assert detail["not_eligible_nodes"] == [{"node_id": board, "reason": "hardware",
+                                            "hw": "esp32"}]
+    assert board not in targets(world)
+    assert detail["groups"][0]["failed"] == 0, "an error threshold of 0 would have paused it"
+    assert detail["status"] == "running"
+    # a late joiner of another hardware does not join either
+    late = world.claim()["node_id"]
+    report_health(world, world.gw_a, {late: OLD}, hw="esp32")
+    detail = rollout(world, ro["id"])
+    assert late not in {n["node_id"] for n in detail["nodes"]}
+    assert {n["node_id"] for n in detail["not_eligible_nodes"]} == {board, late}

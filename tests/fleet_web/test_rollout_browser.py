@@ -35,7 +35,8 @@ GROUPS = [{"count": 2, "success": 1, "error": 0.5}, {"percent": 100, "success": 
 @pytest.fixture(scope="module")
 def rollout(server: Server) -> Iterator[dict[str, Any]]:
     """Six nodes on gw-a; the two canaries confirmed (status and health), so group 2 is open
-    and one of its nodes is switching into trial."""
+    and one of its nodes is switching into trial. Two more nodes in the target are ESP32
+    boards: the release is for emu-x64, so they are not eligible."""
     with httpx.Client(base_url=server.url, timeout=30) as http:
         login = http.post(f"{API}/auth/login", json={"email": EMAIL, "password": PASSWORD})
         csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
@@ -45,6 +46,8 @@ def rollout(server: Server) -> Iterator[dict[str, Any]]:
         world = World.build(http, admin)  # type: ignore[arg-type]
         nodes = [world.claim()["node_id"] for _ in range(6)]
         report_health(world, world.gw_a, dict.fromkeys(nodes, OLD))
+        boards = sorted(world.claim()["node_id"] for _ in range(2))
+        report_health(world, world.gw_a, dict.fromkeys(boards, OLD), hw="esp32")
         rel = published(http, admin)  # type: ignore[arg-type]
         body = {"name": "Printemps 1.4", "release_id": rel["id"], "groups": GROUPS}
         ro = http.post(f"{API}/rollouts", json=body, headers=admin).json()
@@ -57,6 +60,7 @@ def rollout(server: Server) -> Iterator[dict[str, Any]]:
             "id": ro["id"],
             "canaries": canaries,
             "second": second,
+            "boards": boards,
             "world": world,
             "http": http,
             "admin": admin,
@@ -117,6 +121,29 @@ def test_operator_follows_a_rollout_per_group_and_per_node_and_pauses_it(
     api = rollout["http"].get(f"{API}/rollouts/{rollout['id']}", headers=rollout["admin"]).json()
     assert (api["status"], api["paused_reason"]) == ("paused", "operator")
     assert ota_get(rollout["http"], rollout["world"].gw_a).json()["targets"] == []
+    context.close()
+
+
+def test_nodes_of_another_hardware_are_shown_not_eligible_not_failed(
+    browser: Browser, server: Server, logged_in: Any, rollout: dict[str, Any]
+) -> None:
+    context = browser.new_context(viewport=DESKTOP, storage_state=logged_in, locale=FRENCH)
+    page: Page = context.new_page()
+    page.goto(f"{server.url}/dashboard/rollouts/{rollout['id']}?lang=fr")
+    expect(page.get_by_test_id("not-eligible-count")).to_have_text("2")
+    expect(page.get_by_role("heading", name="Non éligibles")).to_be_visible()
+    table = page.locator("#not-eligible-nodes")
+    for n in rollout["boards"]:
+        row = table.locator(f'tr[data-node="{n}"]')
+        expect(row.locator("td").nth(0)).to_have_text("esp32")
+        expect(row.locator("td").nth(1)).to_have_text("matériel esp32, version pour emu-x64")
+        expect(page.locator(f'#nodes tr[data-node="{n}"]')).to_have_count(0)
+    page.goto(f"{server.url}/dashboard/rollouts/{rollout['id']}?lang=en")
+    expect(page.get_by_role("heading", name="Not eligible")).to_be_visible()
+    expect(page.locator("#not-eligible-nodes tr[data-node] td").nth(1)).to_have_text(
+        "hardware esp32, release for emu-x64")
+    targets = ota_get(rollout["http"], rollout["world"].gw_a).json()["targets"]
+    assert not {t["node_id"] for t in targets} & set(rollout["boards"])
     context.close()
 
 

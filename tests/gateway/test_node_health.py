@@ -43,3 +43,19 @@ def test_changed_items_are_the_fleets_health_items_of_the_nodes_changed_since_th
     assert items[1]["buffered"] == 12
     h.dirty.clear()  # what the service does once the snapshot is stored
     assert h.changed_items(now=1004.0) == []
+
+
+def test_the_hardware_a_node_states_reaches_the_fleets_health_item_and_stays() -> None:
+    h = NodeHealth()
+    b = Batch()
+    b.states.append(State("ang-0003", 1, 1000, "online", 1, {"fw": "0.2.0", "hw": "esp32"}))
+    h.record(b, {"ang-0003"}, now=1001.0)
+    (item,) = h.changed_items(now=1002.0)
+    assert item["hw"] == "esp32"
+    h.dirty.clear()
+    later = Batch()  # a reading alone: the hardware is still the one stated
+    later.accepted.append((Reading("ang-0003", 1, 8, 1100, "0.2.0", {"temp_c": 20.0}, None),
+                           "centre", 1101.0))
+    h.record(later, {"ang-0003"}, now=1102.0)
+    (item,) = h.changed_items(now=1103.0)
+    assert item["hw"] == "esp32"

@@ -119,7 +119,8 @@ def states() -> list[dict[str, Any]]:
         "t": 1764259200,
         "status": "online",
         "boot": 12,
-        "extra": [["fw", "0.1.0"], ["slot", "a"], ["up", 42], ["buf", 3], ["ev", 0]],
+        "extra": [["fw", "0.1.0"], ["hw", "esp32"], ["slot", "a"], ["up", 42], ["buf", 3],
+                  ["ev", 0]],
     }
     body = encode_state(kw["node"], kw["kid"], kw["t"], kw["status"], kw["boot"], dict(kw["extra"]))
     return [{"name": "online", "secret_hex": SECRET.hex(), "input": kw,
@@ -223,7 +224,101 @@ def manifests() -> dict[str, Any]:
     }
 
 
+_SECRET_HEX = SECRET.hex()
+_KEY_N = "c" + "0123456789abcdef" * 47 + "0123456789abcde"  # 768 hex digits: 3072 bits
+
+
+def _node(**kw: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"id": "ang-0001", "kid": 1, "secret": _SECRET_HEX, "hw": "esp32",
+                           "mqtt": {"host": "gw-centre.local"}, "sensors": []}
+    cfg.update(kw)
+    return {k: v for k, v in cfg.items() if v is not _DROP}
+
+
+_DROP: Any = object()
+
+
+def node_configs() -> dict[str, Any]:
+    """node.json as the node must take it (normalised, every default filled in) or refuse it
+    (the key named): protocol/node_config.py and firmware/nodecfg.py are both checked."""
+    from protocol.node_config import defaults, validate
+
+    bme = {"kind": "bme280", "i2c": 0, "scl": 22, "sda": 21, "addr": 118}
+    valid = [
+        ("minimal", _node()),
+        ("provisioned_board", _node(
+            zone="centre", wifi={"ssid": "capteurs-angers", "key": "k3y"},
+            mqtt={"host": "gw-centre.local", "port": 1883, "user": "ang-0001",
+                  "password": "p" * 43},
+            sensors=[bme, {"kind": "battery", "pin": 35, "ratio": 2.0}], interval_s=60,
+            status_s=300, wdt_s=30, battery=True, release_keys=[{"n": _KEY_N, "e": 65537}])),
+        ("emulated_fast_node", _node(
+            hw="emu-x64", wifi=None, interval_s=0.5, status_s=2, ack_timeout_s=3, trial_s=60,
+            sensors=[{"kind": "pms5003", "uart": 1, "tx": 17, "rx": 16, "passive": True}],
+            release_keys=[{"n": _KEY_N}, {"n": "8" + _KEY_N[1:], "e": 65537}])),
+        ("bounds", _node(
+            id="a-b", kid=65535, interval_s=0.1, status_s=86400, ack_timeout_s=600,
+            wdt_s=3600, awake_s=1, outbox_segments=4, trial_s=1, debug=True,
+            zone="z" * 32, mqtt={"host": "h" * 253, "port": 65535, "keepalive": 5},
+            sensors=[{"kind": k} for k in ("bme280", "pms5003", "sds011", "mic", "people",
+                                           "bin", "soil", "battery")])),
+    ]
+    mqtt = {"host": "gw"}
+    invalid = [
+        ("not_an_object", ["id"], "node.json"),
+        ("missing_id", _node(id=_DROP), "id"),
+        ("id_upper_case", _node(id="ANG-0001"), "id"),
+        ("id_leading_dash", _node(id="-ang"), "id"),
+        ("kid_zero", _node(kid=0), "kid"),
+        ("kid_boolean", _node(kid=True), "kid"),
+        ("kid_fraction", _node(kid=1.5), "kid"),
+        ("secret_short", _node(secret=_SECRET_HEX[:62]), "secret"),
+        ("secret_upper_case", _node(secret=_SECRET_HEX.upper()), "secret"),
+        ("missing_hw", _node(hw=_DROP), "hw"),
+        ("unknown_hw", _node(hw="esp8266"), "hw"),
+        ("missing_mqtt", _node(mqtt=_DROP), "mqtt"),
+        ("mqtt_not_an_object", _node(mqtt="gw"), "mqtt"),
+        ("mqtt_port_zero", _node(mqtt={**mqtt, "port": 0}), "mqtt.port"),
+        ("mqtt_empty_host", _node(mqtt={"host": ""}), "mqtt.host"),
+        ("mqtt_password_without_user", _node(mqtt={**mqtt, "password": "x"}), "mqtt.user"),
+        ("mqtt_unknown_key", _node(mqtt={**mqtt, "tls": True}), "mqtt.tls"),
+        ("wifi_ssid_too_long", _node(wifi={"ssid": "s" * 33}), "wifi.ssid"),
+        ("wifi_key_too_long", _node(wifi={"ssid": "s", "key": "k" * 64}), "wifi.key"),
+        ("wifi_without_ssid", _node(wifi={"key": "k"}), "wifi.ssid"),
+        ("too_many_sensors", _node(sensors=[bme] * 9), "sensors"),
+        ("sensors_not_a_list", _node(sensors={"kind": "bme280"}), "sensors"),
+        ("unknown_sensor_kind", _node(sensors=[{"kind": "lidar"}]), "sensors.0.kind"),
+        ("sensor_value_a_list", _node(sensors=[bme, {"kind": "soil", "pin": [34]}]),
+         "sensors.1.pin"),
+        ("interval_zero", _node(interval_s=0), "interval_s"),
+        ("interval_text", _node(interval_s="60"), "interval_s"),
+        ("status_too_long", _node(status_s=86401), "status_s"),
+        ("wdt_fraction", _node(wdt_s=2.5), "wdt_s"),
+        ("battery_number", _node(battery=1), "battery"),
+        ("outbox_too_small", _node(outbox_segments=3), "outbox_segments"),
+        ("trial_too_short", _node(trial_s=0.5), "trial_s"),
+        ("zone_null", _node(zone=None), "zone"),
+        ("misspelt_key", _node(intervall_s=30), "intervall_s"),
+        ("release_key_short", _node(release_keys=[{"n": _KEY_N[:-2]}]), "release_keys.0.n"),
+        ("release_key_upper_case", _node(release_keys=[{"n": _KEY_N.upper()}]),
+         "release_keys.0.n"),
+        ("release_key_under_3072_bits", _node(release_keys=[{"n": "7" + _KEY_N[1:]}]),
+         "release_keys.0.n"),
+        ("release_key_exponent_3", _node(release_keys=[{"n": _KEY_N, "e": 3}]),
+         "release_keys.0.e"),
+        ("release_key_extra_field", _node(release_keys=[{"n": _KEY_N, "kid": "x"}]),
+         "release_keys.0"),
+        ("too_many_release_keys", _node(release_keys=[{"n": _KEY_N}] * 9), "release_keys"),
+    ]
+    return {
+        "defaults": defaults(),
+        "valid": [{"name": n, "config": c, "normalised": validate(c)} for n, c in valid],
+        "invalid": [{"name": n, "config": c, "key": k} for n, c, k in invalid],
+    }
+
+
 def main() -> None:
+    (HERE / "node_configs.json").write_text(json.dumps(node_configs(), indent=1) + "\n")
     (HERE / "manifests.json").write_text(json.dumps(manifests(), indent=1) + "\n")
     for name, data in [
         ("ota", ota_messages()),

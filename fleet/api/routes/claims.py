@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from fleet.api.deps import BoxDep, LimitDep, OperatorDep, SessionDep, SettingsDep
 from fleet.api.params import IntIdPath
 from fleet.crud import claims as crud
+from fleet.crud.releases import node_release_keys
 from fleet.models import (
     ClaimCode,
     ClaimCodeCreate,
@@ -22,6 +23,7 @@ from fleet.models import (
     ClaimRequest,
     ClaimResponse,
     Page,
+    ReleaseKeyEntry,
 )
 
 router = APIRouter(tags=["provisioning"])
@@ -129,6 +131,7 @@ def claim(
             node, key_id, secret = crud.claim_node(
                 session, code=body.code, box=box, node_id_prefix=settings.node_id_prefix
             )
+            keys = node_release_keys(session)
             session.commit()
             break
         except IntegrityError:
@@ -145,4 +148,5 @@ def claim(
         zone_id=node.zone_id,
         gateway_id=node.gateway_id,
         profile_id=node.profile_id,
+        release_keys=[ReleaseKeyEntry(n=format(n, "x"), e=e) for n, e in keys],
     )
