@@ -202,8 +202,8 @@ def test_labels_reprints_unused_codes_as_pdf_and_revoke_cancels(
     content = b"".join(zlib.decompress(s) for s in streams).decode("latin-1")
     for r in made:
         assert f"({r['code']}) Tj" in content
-    _size, runs = qr_runs(made[0]["code"])
-    assert content.count(" re\n") >= 2 * len(runs)  # both QR codes drawn module by module
+    # both QR codes drawn run by run (the codes differ, and so do their runs)
+    assert content.count(" re\n") >= sum(len(qr_runs(r["code"])[1]) for r in made)
     # revoke one: it is cancelled and can no longer be printed
     ok(run("claim-codes", "revoke", ids[0], fleet=fleet))
     row = next(r for r in codes(fleet) if str(r["id"]) == ids[0])

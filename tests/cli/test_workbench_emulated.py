@@ -42,7 +42,7 @@ def _wait(predicate: object, timeout: float, what: str) -> None:
 def flashed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(provisioning file, emulated node directory) of a flashed air-quality node."""
     tmp = tmp_path_factory.mktemp("bench")
-    prov = provisioning_file(tmp, "ang-0007")
+    prov = provisioning_file(tmp, "ang-0007", hw="emu-x64")
     emu = tmp / "emu"
     done = territoire("node", "flash", "--config", str(prov), "--emulated", str(emu),
                       "--no-selftest")
@@ -172,7 +172,7 @@ def test_selftest_against_a_broker_that_does_not_know_the_node_says_not_synced_y
         doc = make_provisioning(
             ClaimedNode("ang-0008", 1, bytes(range(32)), "centre", None, "air"),
             fleet_url="http://fleet", gateway_host="127.0.0.1", gateway_port=broker.port,
-            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None, interval_s=60)
+            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None, interval_s=60, hw="emu-x64")
         prov = tmp_path / "ang-0008.json"
         write_private(prov, json.dumps(doc).encode())
         p = territoire("node", "flash", "--config", str(prov), "--emulated",

@@ -20,7 +20,7 @@ from fleet.migrations import (
     include_object,
     upgrade,
 )
-from fleet.models import Node, Profile, Zone
+from fleet.models import Node, Profile
 from tests.fleet.conftest import drop_pg_database, fresh_database
 
 
@@ -123,8 +123,10 @@ def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_heal
     assert "hw" not in _columns(empty_url, "node_health")
     engine = make_engine(empty_url)
     try:
+        with engine.begin() as conn:  # raw: today's Zone model has 0004's boundary
+            conn.execute(text("INSERT INTO zone (id, name, description, created_at) "
+                              "VALUES ('centre', 'Centre', '', '2026-01-01 00:00:00')"))
         with Session(engine) as session:  # a node with its health, reported before 0003
-            session.add(Zone(id="centre", name="Centre"))
             session.add(Profile(id="air", name="Air", purpose="p", legal_basis="l",
                                 operator_name="o", contact="c", retention="r"))
             session.flush()
