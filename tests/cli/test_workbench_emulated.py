@@ -172,7 +172,8 @@ def test_selftest_against_a_broker_that_does_not_know_the_node_says_not_synced_y
         doc = make_provisioning(
             ClaimedNode("ang-0008", 1, bytes(range(32)), "centre", None, "air"),
             fleet_url="http://fleet", gateway_host="127.0.0.1", gateway_port=broker.port,
-            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None, interval_s=60, hw="emu-x64")
+            wifi_ssid="territoire", wifi_key="", kind=None, sensors=None, interval_s=60,
+            hw="emu-x64")
         prov = tmp_path / "ang-0008.json"
         write_private(prov, json.dumps(doc).encode())
         p = territoire("node", "flash", "--config", str(prov), "--emulated",
