@@ -167,6 +167,7 @@ def _gateway_config(cli: Cli, fleet_url: str, mqtt_port: int, http_port: int) ->
     return conf
 
 
+@pytest.mark.timeout(1200)  # about 4 minutes alone; a rollout's pace is the gateway's polls
 def test_the_walkthrough_from_an_empty_fleet_to_a_completed_rollout(cli: Cli) -> None:
     work = cli.work
     fleet_port, mqtt_port, http_port = free_port(), free_port(), free_port()

@@ -241,6 +241,25 @@ def test_deepsleep_wakes_after_the_accelerated_sleep_time(node: EmulatedNode) ->
     assert node.restarts["deepsleep"] == 1
 
 
+def test_a_node_with_a_serial_port_deep_sleeps_and_wakes_as_without_one(tmp_path: Path) -> None:
+    # `territoire node emulate` powers nodes on with their serial port (the VM runs with a
+    # REPL): a battery node's deep sleep must end the VM there too, not leave it in the REPL
+    # until its watchdog resets it
+    n = EmulatedNode(tmp_path / "node", BOARD, speed=20.0, serial=True)
+    n.create()
+    try:
+        n.write_files({"main.py": _CAUSE + b"machine.WDT(timeout=3000)\n"
+                                           b"machine.deepsleep(20000)\n"})
+        n.start()
+        n.wait_until(lambda: len(_boot_causes(n)) >= 3, timeout=20)
+        assert _boot_causes(n)[:3] == [ResetCause.PWRON, ResetCause.DEEPSLEEP,
+                                       ResetCause.DEEPSLEEP]
+        assert n.restarts["deepsleep"] >= 2
+        assert n.restarts["watchdog"] == 0
+    finally:
+        n.close()
+
+
 def test_wake_ends_a_deep_sleep_with_pin_wake(node: EmulatedNode) -> None:
     node.write_files(
         {"main.py": _CAUSE + b"if machine.reset_cause() == 1:\n    machine.deepsleep()\n"}

@@ -10,6 +10,7 @@
 # from the raw REPL, as the board does for mpremote) skips main.py.
 import os
 import sys
+import time
 
 import _board
 import _flash
@@ -22,6 +23,9 @@ sys.path.insert(0, "/flash/lib")
 sys.path.insert(0, "/flash")
 
 
+_repl = os.getenv("TERRITOIRE_REPL")
+
+
 def _run(name):
     try:
         os.stat(name)
@@ -32,10 +36,17 @@ def _run(name):
     except Exception as e:  # the board prints it and carries on
         sys.print_exception(e)
         return 1
+    except SystemExit as e:
+        if not _repl:
+            raise  # the VM exits with machine.py's code: the host acts on it
+        # with -i the VM would fall into its REPL, where a deep-sleeping node would sit until
+        # its watchdog fired; the board leaves at once: hand the code to the host, which ends
+        # this VM and acts on it (as for a reset asked from a timer callback)
+        _board.write("exit", str(e.args[0] if e.args else 0).encode(), True)
+        while True:
+            time.sleep_ms(1000)
     return 0
 
-
-_repl = os.getenv("TERRITOIRE_REPL")
 _rc = _run("boot.py")
 if not (_repl and _board.read("nomain")):
     _rc |= _run("main.py")
