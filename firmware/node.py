@@ -22,7 +22,10 @@ from micropython import const
 
 _PREFIX = "territoire/v1/node/"
 _MAX_INFLIGHT = const(8)
-_CONFIRM_AFTER = const(2)  # readings of this boot the gateway acknowledged: the trial is healthy
+# readings of this boot the gateway acknowledged: the trial is healthy. A battery node measures
+# once per boot (then deep sleeps, and the next wake is a new boot): one is all it can show
+_CONFIRM_AFTER = const(2)
+_CONFIRM_AFTER_BATTERY = const(1)
 _FETCH_TRIES = const(6)
 _FETCH_WAIT_MS = const(3000)
 _UPDATE_BOOT_S = const(120)  # an update boot gives up after this and measures again
@@ -270,7 +273,8 @@ class Node:
         self.stats["acked"] += 1
         if c >= self.first_c:
             self.acked_boot += 1
-            if self.trial and self.acked_boot >= _CONFIRM_AFTER:
+            need = _CONFIRM_AFTER_BATTERY if self.cfg["battery"] else _CONFIRM_AFTER
+            if self.trial and self.acked_boot >= need:
                 self.confirm()
         return True
 
@@ -547,6 +551,9 @@ class Node:
         start = time.ticks_ms()
         while len(self.outbox) and time.ticks_diff(time.ticks_ms(), start) < budget:
             await asyncio.sleep_ms(100)
+        # acknowledgements live in RAM: let fully acknowledged segments go now, or the next
+        # wake (a new boot) would send every earlier reading of the tail segment again
+        self.outbox.drop_acknowledged()
         print("deepsleep heap_peak=%d buf=%d" % (_mem_peak(), len(self.outbox)))
         self.machine.deepsleep(int(self.interval * 1000))
 

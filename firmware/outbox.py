@@ -157,6 +157,22 @@ class Outbox:
         self._count -= 1
         self._collect()
 
+    def drop_acknowledged(self):
+        """Delete every segment whose records are all acknowledged, the tail included (before a
+        deep sleep: the acknowledgements, in RAM, do not survive it)."""
+        self._collect()
+        if len(self._segs) == 1:
+            seg = self._segs[0]
+            counters = self._head_counters(seg)
+            for c in counters:
+                if c not in self._acked:
+                    return
+            os.remove(self._path(seg))
+            self._segs.pop(0)
+            self._head = None
+            for c in counters:
+                self._acked.discard(c)
+
     def _head_counters(self, seg):
         size = self._size(seg)
         cache = self._head

@@ -80,6 +80,25 @@ def test_outbox_releases_only_acknowledged_readings():
     assert [r[1] for r in ob2.pending(20)] == [9, 10]
 
 
+def test_outbox_lets_a_fully_acknowledged_tail_go_before_a_deep_sleep():
+    # a battery node measures once per boot: without this, each wake (a new boot, with the
+    # acknowledgements forgotten) would send every earlier reading of the tail segment again
+    ob = outbox.Outbox(per_segment=64, max_segments=10)
+    _fill(ob, 1, 3)
+    for c in (1, 2):
+        ob.ack(c)
+    ob.drop_acknowledged()
+    assert [r[1] for r in outbox.Outbox(per_segment=64, max_segments=10).pending(20)] == [1, 2, 3]
+    ob.ack(3)
+    ob.drop_acknowledged()
+    assert os.listdir("ob") == [] or os.listdir("ob") == ["evicted.a"]
+    assert len(ob) == 0
+    woken = outbox.Outbox(per_segment=64, max_segments=10)
+    assert woken.pending(20) == []
+    _fill(woken, 4, 1)  # the next wake's reading starts a new segment
+    assert [r[1] for r in woken.pending(20)] == [4]
+
+
 def test_outbox_evicts_oldest_when_full_and_counts_it():
     ob = outbox.Outbox(per_segment=4, max_segments=3)
     _fill(ob, 1, 14)
