@@ -109,7 +109,7 @@ FIELDS: tuple[tuple[str, Field], ...] = (
                               "64 readings")),
     ("debug", Field("bool", False, doc="print send failures")),
     ("trial_s", Field("num", 300, 1, 86400, doc="a trial boot's time to get 2 readings "
-                      "acknowledged (`docs/ota.md`)")),
+                      "acknowledged, 1 on battery (`docs/ota.md`)")),
     ("release_keys", Field("keys", (), 0, MAX_RELEASE_KEYS,
                            doc='RSA-3072 release keys it trusts: `{"n": hex, "e": 65537}`')),
 )
