@@ -124,7 +124,7 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
 
 
 def _provision(
-    fleet: LocalFleet, plans: list[NodePlan], zones_path: Path
+    fleet: LocalFleet, plans: list[NodePlan], zones_path: Path | None = None
 ) -> tuple[str, dict[str, ClaimedNode]]:
     """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
     admin = FleetAdmin(fleet.url, fleet.token)
