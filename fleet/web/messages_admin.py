@@ -34,7 +34,8 @@ ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
         "Zones (districts) place the devices without ever giving their position: the register "
         "and open data publish by zone, at its centroid.",
     ),
-    "zones_caption": ("Zones du territoire, par identifiant", "The territory's zones, by id"),
+    "zones_list_title": ("Zones du territoire", "The territory's zones"),
+    "zones_caption": ("Une ligne par zone, par identifiant", "One row a zone, by id"),
     "zone_id": ("Identifiant", "Id"),
     "centroid": ("Centroïde (lat, lon)", "Centroid (lat, lon)"),
     "outline": ("Contour", "Outline"),
