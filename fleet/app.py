@@ -26,6 +26,7 @@ from fleet.crud.maintenance import sweep
 from fleet.migrations import upgrade
 from fleet.models import IngestRequest
 from fleet.web import include_web
+from fleet.web.routes_registry import ZONES_UPLOAD_LIMIT
 
 __all__ = ["create_app"]
 
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"{prefix}/gateway/ingest": settings.max_ingest_body_bytes,
             f"{prefix}/releases": settings.max_release_bundle_bytes,
             f"{prefix}/gateway/ota/status": settings.max_ota_status_body_bytes,
+            "/dashboard/zones/import": ZONES_UPLOAD_LIMIT,
         },
     )
     include_api(app, prefix)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
@@ -11,12 +12,16 @@ from fleet.crud.errors import Conflict, NotFound
 from fleet.models import Profile, ProfileCreate, ProfileUpdate, Zone, ZoneCreate, ZoneUpdate
 
 __all__ = [
+    "ZONE_IMPORT_FIELDS",
+    "ZoneAction",
     "create_profile",
     "create_zone",
+    "import_zones",
     "list_profiles",
     "list_zones",
     "update_profile",
     "update_zone",
+    "zone_import_plan",
 ]
 
 T = TypeVar("T", Zone, Profile)
@@ -87,3 +92,42 @@ def update_profile(
 def list_profiles(session: Session, *, limit: int, offset: int) -> list[Profile]:
     q = select(Profile).order_by(col(Profile.id)).offset(offset).limit(limit)
     return list(session.exec(q))
+
+
+ZoneAction = Literal["created", "updated", "unchanged"]
+# what an import of a zones file sets on a zone that exists (as `territoire zones import`)
+ZONE_IMPORT_FIELDS = ("name", "description", "lat", "lon", "boundary")
+
+
+def zone_import_plan(
+    existing: Mapping[str, Zone], zones: Sequence[ZoneCreate]
+) -> list[tuple[ZoneCreate, ZoneAction]]:
+    """What importing ``zones`` does to each: created, updated (a field differs) or unchanged."""
+    plan: list[tuple[ZoneCreate, ZoneAction]] = []
+    for z in zones:
+        old = existing.get(z.id)
+        if old is None:
+            plan.append((z, "created"))
+        elif all(getattr(old, k) == getattr(z, k) for k in ZONE_IMPORT_FIELDS):
+            plan.append((z, "unchanged"))
+        else:
+            plan.append((z, "updated"))
+    return plan
+
+
+def import_zones(
+    session: Session, *, zones: Sequence[ZoneCreate], actor: str, apply: bool
+) -> list[tuple[ZoneCreate, ZoneAction]]:
+    """Create or update the zones of a checked file (each audited as POST or PATCH /zones
+    would); with ``apply`` False, only say what would be done. The caller commits."""
+    ids = [z.id for z in zones]
+    found = session.exec(select(Zone).where(col(Zone.id).in_(ids))).all()
+    plan = zone_import_plan({z.id: z for z in found}, zones)
+    if apply:
+        for z, action in plan:
+            if action == "created":
+                create_zone(session, data=z, actor=actor)
+            elif action == "updated":
+                change = ZoneUpdate.model_validate({k: getattr(z, k) for k in ZONE_IMPORT_FIELDS})
+                update_zone(session, zone_id=z.id, data=change, actor=actor)
+    return plan

@@ -18,11 +18,13 @@ from sqlmodel import Session
 from fleet.core.config import Settings
 from fleet.web import (
     live,
+    routes_admin,
     routes_claims,
     routes_devices,
     routes_login,
     routes_ops,
     routes_public,
+    routes_registry,
     routes_rollouts,
 )
 from fleet.web.auth import LoginRequired, browser_principal, csrf_of, login_url
@@ -38,6 +40,8 @@ ROUTERS = (
     routes_ops.router,
     routes_rollouts.router,
     routes_claims.router,
+    routes_registry.router,
+    routes_admin.router,
     live.router,
 )
 

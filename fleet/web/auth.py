@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 LOGIN_CSRF_COOKIE = "territoire_login_csrf"
-_ROLE_NAMES: dict[str, str] = {"viewer": "role_viewer", "operator": "role_operator"}
+_ROLE_NAMES: dict[str, str] = {
+    "viewer": "role_viewer", "operator": "role_operator", "admin": "role_admin"
+}
 
 
 class LoginRequired(Exception):

@@ -52,7 +52,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _LANG_COOKIE_MAX_AGE = 365 * 86400
-_OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes")
+_OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes", "/dashboard/tokens")
 PUBLIC_NAV = (("/register", "nav_register"), ("/open-data", "nav_open_data"))
 DASHBOARD_NAV = (
     ("/dashboard", "nav_overview"),
@@ -61,6 +61,9 @@ DASHBOARD_NAV = (
     ("/dashboard/alerts", "nav_alerts"),
     ("/dashboard/rollouts", "nav_rollouts"),
     ("/dashboard/claim-codes", "nav_claim_codes"),
+    ("/dashboard/zones", "nav_zones"),
+    ("/dashboard/profiles", "nav_profiles"),
+    ("/dashboard/tokens", "nav_tokens"),
     ("/dashboard/audit", "nav_audit"),
 )
 
@@ -150,8 +153,8 @@ def page(
     area = "dashboard" if path.startswith("/dashboard") else "public"
     nav: tuple[tuple[str, str], ...] = PUBLIC_NAV
     if area == "dashboard" and user is not None:
-        # the audit log and claim codes are for operators and admins: a viewer is not
-        # shown their links
+        # the audit log, claim codes and API tokens are for operators and admins: a viewer
+        # is not shown their links
         nav = tuple(
             n for n in DASHBOARD_NAV if n[0] not in _OPERATOR_PAGES or user.at_least("operator")
         )

@@ -1,4 +1,5 @@
-"""Dashboard pages about the network and its history: gateways, alerts, the audit log."""
+"""Dashboard pages about the network and its history: alerts, the audit log (the gateways'
+page is in ``routes_admin``, with its forms)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from fastapi.responses import Response
 
 from fleet.api.deps import SessionDep, SettingsDep
 from fleet.crud.audit import list_events
-from fleet.crud.gateways import list_gateways
 from fleet.models import AuditEvent
 from fleet.web.alerts import AlertRules
 from fleet.web.auth import UserDep, csrf_of, need_role
-from fleet.web.common import alert_detail, alerts_of, stats_of, translator, zone_names
+from fleet.web.common import alert_detail, alerts_of, translator, zone_names
 from fleet.web.device_view import actor_names
 from fleet.web.render import page
 
@@ -38,34 +38,6 @@ ENTITY_TYPES = (
 _INT = re.compile(r"^[0-9]{1,18}$")
 _TEXT = re.compile(r"^[^\x00]{1,80}$")
 _SHOWN_CHANGE_LEN = 80
-
-
-@router.get("/gateways")
-def gateways(
-    request: Request, user: UserDep, session: SessionDep, settings: SettingsDep
-) -> Response:
-    raw = request.query_params.get("offset", "0")
-    offset = min(int(raw), 10_000_000) if _INT.match(raw) else 0
-    limit = settings.page_default
-    rows = list_gateways(session, limit=limit, offset=offset)
-    stats = stats_of(request, session)
-    return page(
-        request,
-        "gateways.html",
-        {
-            "gateways": rows,
-            "by_gateway": stats.by_gateway,
-            "last_report": stats.gateway_last_report,
-            "next_url": (
-                f"/dashboard/gateways?offset={offset + limit}" if len(rows) == limit else None
-            ),
-            "first_url": "/dashboard/gateways" if offset else None,
-            "live_url": "/dashboard/events",
-        },
-        title_key="gateways_title",
-        user=user,
-        csrf=csrf_of(user),
-    )
 
 
 @router.get("/alerts")
