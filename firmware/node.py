@@ -12,7 +12,6 @@ import binascii
 import clock
 import counter
 import health
-import meter
 import outbox
 import proto
 import slots
@@ -86,7 +85,10 @@ class Node:
         asyncio.create_task(health.status_loop(self))
         if self.ota.pending is not None:
             await self.ota.run_update(self.ota.pending, self.alive)
-        elif self.cfg["battery"]:
+            return
+        import meter  # not in an update boot, which measures nothing
+
+        if self.cfg["battery"]:
             await meter.run_battery(self)
         else:
             await meter.measure_loop(self)
