@@ -53,7 +53,7 @@ def load_keys(cfg_keys):
     for k in cfg_keys or ():
         if len(k["n"]) == _SIG * 2 and k["n"][0] in "89abcdef":  # 3072 bits exactly
             n = int(k["n"], 16)
-            keys[key_id(n)] = (n, k.get("e", 65537))
+            keys[key_id(n)] = (n, k["e"])
     return keys
 
 

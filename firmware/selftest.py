@@ -75,14 +75,15 @@ def _wifi(cfg):
         return True  # a board without Wi-Fi module (unix VM without the emulated board)
     w = network.WLAN(network.STA_IF)
     w.active(True)
-    wifi = cfg["wifi"] or {}
+    wifi = cfg["wifi"]  # null, or ssid and key (nodecfg.py filled in the key's default)
     if not w.isconnected() and wifi:
-        w.connect(wifi.get("ssid", ""), wifi.get("key", ""))
+        w.connect(wifi["ssid"], wifi["key"])
     t = time.ticks_ms()
     while not w.isconnected() and time.ticks_diff(time.ticks_ms(), t) < 15000:
         time.sleep_ms(100)
     if not w.isconnected():
-        _line("wifi", "fail", "not connected to %r (status %s)" % (wifi.get("ssid"), w.status()))
+        ssid = wifi["ssid"] if wifi else None
+        _line("wifi", "fail", "not connected to %r (status %s)" % (ssid, w.status()))
         return False
     _line("wifi", "ok", "rssi %s" % w.status("rssi"))
     return True

@@ -28,7 +28,7 @@ from tools.territory import profile_for
 # the updater, fed by a gateway stand-in, with the configuration as the node loads it at boot
 _VM_UPDATE = """
 import asyncio, hashlib, binascii, json
-import node, slots, store
+import node, otaclient, slots, store
 cfg = node.load_config()
 objects = {}
 for h, name in json.load(open("objects.json")).items():
@@ -43,7 +43,7 @@ store.makedirs("a")
 up = ota.Updater(cfg, fetch, report, lambda: None, lambda: %(now)d, "0.1.0")
 mh, ml = %(mh)r, %(ml)d
 got = asyncio.run(up.offer("0.2.0", mh, ml))
-print("RESULT", got, reports, cfg["hw"], node.trust(cfg))
+print("RESULT", got, reports, cfg["hw"], otaclient.trust(cfg))
 """
 
 
