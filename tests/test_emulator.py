@@ -459,8 +459,12 @@ def test_link_proxy_down_drops_connections_and_refuses_new_ones(
         proxy.set_up(False)
         assert proxy.connections == 0
         assert _closed(s)
-        t = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
-        assert _closed(t), "no new connection while the link is down"
+        try:
+            t = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        except ConnectionResetError:
+            pass  # reset before connect() returned (a loaded machine): no connection either
+        else:
+            assert _closed(t), "no new connection while the link is down"
         proxy.set_up(True)
         _mqtt_connect(proxy.port).close()
 
