@@ -87,12 +87,12 @@ def test_link_drop_buffers_then_delivers_everything_once(tmp_path: Path) -> None
 _DIE_ONCE_MAIN = b"""
 import os, sys
 sys.path.insert(0, "a")
-import node
+import health, node
 if "die_once" in os.listdir():
     os.remove("die_once")
-    def _boom(self):
+    def _boom(node):
         raise MemoryError("injected")
-    node.Node.print_status = _boom
+    health.print_status = _boom  # the status task's (firmware/health.py)
 node.main()
 """
 
