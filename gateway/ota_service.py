@@ -39,7 +39,14 @@ from gateway.ota_relay import (
 )
 from gateway.store import Store
 from protocol import manifest as mf
-from protocol.codec import Reject, mac_matches, parse_body, sign, split_signed
+from protocol.codec import (
+    MAX_MESSAGE_BYTES,
+    Reject,
+    mac_matches,
+    parse_body,
+    sign,
+    split_signed,
+)
 from protocol.ota import (
     Progress,
     Request,
@@ -55,7 +62,6 @@ __all__ = ["OtaRelay"]
 log = logging.getLogger("territoire.gateway.ota")
 Publish = Callable[[str, bytes, int], Awaitable[None]]
 DbRunner = Callable[[Callable[[], Any]], Awaitable[Any]]
-_DOC_MAX_BYTES = 8 * 1024 * 1024
 
 
 class OtaRelay:
@@ -87,7 +93,8 @@ class OtaRelay:
 
     async def poll_once(self, client: httpx.AsyncClient) -> bool:
         """Fetch the OTA document; download and verify what its targets need. True on change."""
-        got = await fetch_ota_document(client, self.identity, self.etag, _DOC_MAX_BYTES)
+        got = await fetch_ota_document(client, self.identity, self.etag,
+                                       self.s.document_max_bytes)
         if got is None:
             return False
         raw, etag = got
@@ -215,7 +222,7 @@ class OtaRelay:
     def _authentic(
         self, node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry]
     ) -> tuple[dict[str, Any], int] | str:
-        if len(payload) > 1024:
+        if len(payload) > MAX_MESSAGE_BYTES:  # the protocol's bound, as for readings
             return "oversized"
         entry = nodes.get(node_id)
         if entry is None or entry.creds.revoked:
