@@ -31,6 +31,7 @@ from gateway.ota_relay import (
     Bucket,
     OtaDocument,
     Target,
+    authenticate,
     due_offers,
     judge_request,
     parse_document,
@@ -39,14 +40,7 @@ from gateway.ota_relay import (
 )
 from gateway.store import Store
 from protocol import manifest as mf
-from protocol.codec import (
-    MAX_MESSAGE_BYTES,
-    Reject,
-    mac_matches,
-    parse_body,
-    sign,
-    split_signed,
-)
+from protocol.codec import Reject, sign
 from protocol.ota import (
     Progress,
     Request,
@@ -219,31 +213,6 @@ class OtaRelay:
             sent += 1
         return sent
 
-    def _authentic(
-        self, node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry]
-    ) -> tuple[dict[str, Any], int] | str:
-        if len(payload) > MAX_MESSAGE_BYTES:  # the protocol's bound, as for readings
-            return "oversized"
-        entry = nodes.get(node_id)
-        if entry is None or entry.creds.revoked:
-            return "unknown_node"
-        parts = split_signed(payload)
-        if isinstance(parts, Reject):
-            return parts.reason
-        body, mac = parts
-        obj = parse_body(body)
-        if isinstance(obj, Reject):
-            return "malformed"
-        kid = obj.get("k")
-        if not isinstance(kid, int):
-            return "malformed"
-        secret = entry.creds.keys.get(kid)
-        if secret is None or not mac_matches(secret, body, mac):
-            return "bad_mac"
-        if obj.get("n") != node_id:
-            return "topic_mismatch"
-        return obj, kid
-
     async def handle(
         self,
         node_id: str,
@@ -254,7 +223,7 @@ class OtaRelay:
     ) -> Progress | None:
         """A message on a node's ota topic: serve a request, or return a progress report for
         the caller to store durably (see record_progress) before it acknowledges it."""
-        got = self._authentic(node_id, payload, nodes)
+        got = authenticate(node_id, payload, nodes)
         if isinstance(got, str):
             self.counters.ota_refused[got] += 1
             return None
