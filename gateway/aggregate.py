@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gateway.config import AggregationSettings as AggregatorSettings
 from gateway.window_cell import Cell, energy_units
 from protocol.codec import Reading
 from protocol.metrics import METRICS
@@ -45,21 +46,6 @@ _SCALE = {key: 10**m.decimals for key, m in METRICS.items()}
 # sound levels average as energies; the other metrics arithmetically
 _ENERGY_MEAN = frozenset({"laeq_db"})
 _COUNTERS = ("readings_added", "late_dropped", "overflow_dropped", "unknown_metric", "emitted")
-
-
-@dataclass(frozen=True, slots=True)
-class AggregatorSettings:
-    window_s: int = 300
-    grace_s: int = 120
-    max_open_cells: int = 4096  # worst case ~40 KB each (256 bins, 300 nodes)
-    max_bins: int = 256  # histogram bins per cell for the p95
-    p95_min_samples: int = 20  # below 20 samples the nearest-rank p95 is the maximum itself
-
-    def __post_init__(self) -> None:
-        if self.window_s < 1 or self.grace_s < 0 or self.max_open_cells < 1:
-            raise ValueError("window_s >= 1, grace_s >= 0 and max_open_cells >= 1 are required")
-        if self.max_bins < 2 or self.p95_min_samples < 1:
-            raise ValueError("max_bins >= 2 and p95_min_samples >= 1 are required")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,15 +22,13 @@ can never be recovered by subtraction.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from gateway.aggregate import WindowStats
+from gateway.config import PrivacySettings
 from gateway.privacy_budget import (
-    BUDGET_TZ,
-    MICRO,
     CountRelease,
     PrivacyLedger,
     budget_day,
@@ -51,39 +49,6 @@ __all__ = [
     "plan_publication",
     "publish",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class PrivacySettings:
-    k_nodes: int = 3  # no cell from fewer than 3 distinct nodes (INSEE's 3-unit rule)
-    k_people: int = 11  # no people count below 11 (INSEE's gridded household data rule)
-    epsilon_per_zone_day: float = 8.0
-    people_share: float = 0.5  # share of a window's epsilon for its people count; rest for n
-    people_sensitivity: int = 2  # counters of a zone that can hear one device in one window
-    n_sensitivity: int = 1  # readings one person can add to a cell's n in one window
-    budget_tz: str = BUDGET_TZ
-    keep_days: int = 3  # ledger days kept; older days are closed for publication
-
-    def __post_init__(self) -> None:
-        if self.k_nodes < 1 or self.k_people < 1 or self.keep_days < 1:
-            raise ValueError("k_nodes, k_people and keep_days must be >= 1")
-        if not 0 < self.epsilon_per_zone_day <= 100 or not 0 < self.people_share < 1:
-            raise ValueError("0 < epsilon_per_zone_day <= 100 and 0 < people_share < 1")
-        if self.people_sensitivity < 1 or self.n_sensitivity < 1:
-            raise ValueError("sensitivities must be >= 1")
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> PrivacySettings:
-        """From the service's ``privacy`` settings section; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"unknown privacy settings: {sorted(unknown)}")
-        return cls(**raw)
-
-    @property
-    def budget_micro(self) -> int:
-        return round(self.epsilon_per_zone_day * MICRO)
 
 
 @dataclass(frozen=True, slots=True)

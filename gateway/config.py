@@ -1,7 +1,9 @@
 """Gateway settings: one object with every limit, loaded from one TOML file.
 
-Every bound that protects the gateway (sizes, counts, windows, timeouts, disk) is here, so an
-operator reads them in one place (docs/gateway.md explains each).
+Every bound that protects the gateway (sizes, counts, windows, timeouts, disk, retries) and
+every privacy rule is here, typed and checked at load, so an operator reads them in one place
+(docs/gateway.md and docs/privacy.md explain each). The modules that apply them take them from
+here; none keeps its own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 
 from protocol.zones import load_zones_file
 
-__all__ = ["ConfigError", "Settings", "check_files", "load_settings"]
+__all__ = [
+    "AggregationSettings",
+    "ConfigError",
+    "PrivacySettings",
+    "Settings",
+    "check_files",
+    "load_settings",
+]
 
 
 class ConfigError(ValueError):
@@ -30,6 +39,10 @@ class MqttSettings:
     keepalive_s: int = 30
     # QoS 1 messages the broker may have in flight to us: the rest wait at the broker
     max_inflight: int = 2048
+    # our own publishes paho tracks at once (acks to nodes, OTA chunks and offers)
+    publish_inflight: int = 10000
+    # reconnection to the broker: randomised backoff up to this (1.5 ** 10 s)
+    reconnect_backoff_cap_s: float = 57.7
 
 
 @dataclass(frozen=True)
@@ -60,12 +73,24 @@ class StorageSettings:
     retention_h: float = 72.0
     disk_bound_mb: int = 2048
     purge_interval_s: float = 600.0
+    evict_batch: int = 1000  # rows evicted at a time while over the disk bound
 
 
 @dataclass(frozen=True)
 class AggregationSettings:
+    """Tumbling windows (gateway/aggregate.py)."""
+
     window_s: int = 300
     grace_s: int = 120
+    max_open_cells: int = 4096  # worst case ~40 KB each (256 bins, 300 nodes)
+    max_bins: int = 256  # histogram bins per cell for the p95
+    p95_min_samples: int = 20  # below 20 samples the nearest-rank p95 is the maximum itself
+
+    def __post_init__(self) -> None:
+        if self.window_s < 1 or self.grace_s < 0 or self.max_open_cells < 1:
+            raise ValueError("window_s >= 1, grace_s >= 0 and max_open_cells >= 1 are required")
+        if self.max_bins < 2 or self.p95_min_samples < 1:
+            raise ValueError("max_bins >= 2 and p95_min_samples >= 1 are required")
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,7 @@ class PublishSettings:
     # the zones file (GeoJSON FeatureCollection, protocol/zones.py) that locates open data;
     # empty: no open-data endpoints. Checked when the configuration is loaded.
     zones_file: str = ""
+    recent_max: int = 5000  # published cells kept for the local open-data endpoints
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,7 @@ class FleetSettings:
     url: str = ""  # fleet base URL; empty: no sync, and everything stays in the outbox
     gateway_id: str = ""  # as created in the fleet; empty: the gateway's name
     sync_interval_s: float = 30.0
+    timeout_s: float = 20.0  # one registry sync request
 
 
 @dataclass(frozen=True)
@@ -104,12 +131,46 @@ class OtaSettings:
     max_targets: int = 20000  # entries of the fleet's OTA document
     status_batch_max: int = 200  # progress items per POST /gateway/ota/status
     status_interval_s: float = 5.0
+    document_max_bytes: int = 8 * 1024 * 1024  # the fleet's OTA document
+    timeout_s: float = 60.0  # one request to the fleet (a release file may be large)
 
 
 @dataclass(frozen=True)
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 9108
+    max_header_bytes: int = 8192  # a request with more is refused (431)
+    read_timeout_s: float = 5.0  # for the request's headers
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """The anonymisation rules (gateway/anonymize.py; docs/privacy.md explains each)."""
+
+    k_nodes: int = 3  # no cell from fewer than 3 distinct nodes (INSEE's 3-unit rule)
+    k_people: int = 11  # no people count below 11 (INSEE's gridded household data rule)
+    epsilon_per_zone_day: float = 8.0
+    people_share: float = 0.5  # share of a window's epsilon for its people count; rest for n
+    people_sensitivity: int = 2  # counters of a zone that can hear one device in one window
+    n_sensitivity: int = 1  # readings one person can add to a cell's n in one window
+    budget_tz: str = "Europe/Paris"  # the day a zone's budget is counted in
+    keep_days: int = 3  # ledger days kept; older days are closed for publication
+
+    def __post_init__(self) -> None:
+        if self.k_nodes < 1 or self.k_people < 1 or self.keep_days < 1:
+            raise ValueError("k_nodes, k_people and keep_days must be >= 1")
+        if not 0 < self.epsilon_per_zone_day <= 100 or not 0 < self.people_share < 1:
+            raise ValueError("0 < epsilon_per_zone_day <= 100 and 0 < people_share < 1")
+        if self.people_sensitivity < 1 or self.n_sensitivity < 1:
+            raise ValueError("sensitivities must be >= 1")
+
+    @property
+    def budget_micro(self) -> int:
+        # imported here: the budget's module loads OpenDP, which reading a configuration
+        # (node monitor on a workstation) does not need
+        from gateway.privacy_budget import MICRO  # noqa: PLC0415
+
+        return round(self.epsilon_per_zone_day * MICRO)
 
 
 @dataclass(frozen=True)
@@ -117,6 +178,7 @@ class Settings:
     name: str = "gateway"
     data_dir: str = "/var/lib/territoire-gateway"
     zone_default: str = ""
+    stop_timeout_s: float = 10.0  # a task stuck in a library's cancellation is left after this
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -127,8 +189,7 @@ class Settings:
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     ota: OtaSettings = field(default_factory=OtaSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
-    # the privacy section is passed as is to the anonymisation core (docs/privacy.md)
-    privacy: dict[str, Any] = field(default_factory=dict)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def data_path(self) -> Path:
@@ -148,10 +209,6 @@ def _build(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}{key} must be a table")
             kwargs[key] = _build(type(default), value, f"{where}{key}.")
-        elif isinstance(default, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}{key} must be a table")
-            kwargs[key] = value
         else:
             expected = type(default)
             ok = isinstance(value, expected) and not (
@@ -166,7 +223,10 @@ def _build(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise ConfigError(f"{where}{key} must not be negative")
             kwargs[key] = value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a section's own bounds (privacy, aggregation)
+        raise ConfigError(f"{where.rstrip('.') or 'settings'}: {exc}") from None
 
 
 def load_settings(path: Path) -> Settings:

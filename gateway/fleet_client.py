@@ -1,15 +1,14 @@
 """The gateway's side of the fleet API (docs/fleet.md, "Gateways"): its identity, signed
 requests, enrollment, and the incremental sync of the nodes it serves.
 
-Pure parts (signing message, opening a sealed secret, applying a sync page) are functions of
-values; the HTTP calls are thin.
+The contracts with the fleet are protocol's (request signatures: protocol/gateway_requests.py;
+sealed node secrets: protocol/sealed_secrets.py); applying a sync page is a function of values;
+the HTTP calls are thin.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -19,14 +18,15 @@ from typing import Any
 
 import httpx
 import orjson
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from gateway.secret_file import load_or_create
 from gateway.store import NodeRecord, Store
+from gateway.tasks import GiveUp
+from protocol import gateway_files
+from protocol.gateway_requests import sign_request
+from protocol.sealed_secrets import open_secret, sealed_from_text
 
 __all__ = [
     "API",
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 API = "/api/v1"
-SEAL_LABEL = b"territoire/v1 node-secret|"
 
 
 def refused_for_good(status_code: int | None) -> bool:
@@ -67,21 +66,13 @@ class FleetError(Exception):
         return refused_for_good(self.status_code)
 
 
-class GatewayRefused(FleetError):
+class GatewayRefused(FleetError, GiveUp):
     """The fleet refuses this gateway's signed requests (401/403): never enrolled, revoked, or
     a clock too far off. Retrying cannot help, so the gateway stops and says so."""
 
 
 def _load_key(path: Path) -> bytes:
-    if path.exists():
-        return path.read_bytes()
-    raw = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(raw)
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return raw
+    return load_or_create(path, functools.partial(secrets.token_bytes, 32))
 
 
 @dataclass(frozen=True)
@@ -96,48 +87,23 @@ class Identity:
     def load(cls, data_dir: Path, gateway_id: str) -> Identity:
         return cls(
             gateway_id,
-            Ed25519PrivateKey.from_private_bytes(_load_key(data_dir / "identity.key")),
-            X25519PrivateKey.from_private_bytes(_load_key(data_dir / "sealing.key")),
+            Ed25519PrivateKey.from_private_bytes(_load_key(gateway_files.identity_key(data_dir))),
+            X25519PrivateKey.from_private_bytes(_load_key(gateway_files.sealing_key(data_dir))),
         )
 
 
 def signed_headers(
     identity: Identity, method: str, target: str, body: bytes, now: float
 ) -> dict[str, str]:
-    # a fractional timestamp: Ed25519 is deterministic, two identical requests in one second
-    # would otherwise carry the same signature and the second would be refused as a replay
-    ts = f"{now:.6f}"
-    message = f"{method}\n{target}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
-    return {
-        "X-Gateway-Id": identity.gateway_id,
-        "X-Timestamp": ts,
-        "X-Signature": base64.b64encode(identity.signing.sign(message)).decode(),
-    }
+    return sign_request(identity.signing, identity.gateway_id, method, target, body, now)
 
 
 def open_sealed_secret(
     sealing: X25519PrivateKey, sealed_b64: str, node_id: str, key_id: int
 ) -> bytes | None:
     """docs/fleet.md, "Node secrets for a gateway": None when the blob is not for us."""
-    try:
-        blob = base64.urlsafe_b64decode(sealed_b64 + "=" * (-len(sealed_b64) % 4))
-    except ValueError:
-        return None
-    if len(blob) != 32 + 12 + 32 + 16:
-        return None
-    eph_pub, nonce, ct = blob[:32], blob[32:44], blob[44:]
-    shared = sealing.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    aad = SEAL_LABEL + f"{node_id}|{key_id}".encode()
-    key = HKDF(
-        algorithm=SHA256(),
-        length=32,
-        salt=eph_pub + sealing.public_key().public_bytes_raw(),
-        info=SEAL_LABEL + aad,
-    ).derive(shared)
-    try:
-        return AESGCM(key).decrypt(nonce, ct, aad)
-    except InvalidTag:
-        return None
+    blob = sealed_from_text(sealed_b64)
+    return None if blob is None else open_secret(sealing, blob, node_id, key_id)
 
 
 @dataclass

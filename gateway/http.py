@@ -1,7 +1,8 @@
 """A tiny HTTP endpoint for /health and /metrics (read-only, GET only, bounded requests).
 
 A full web framework is not needed for two read-only pages on a Raspberry Pi; this keeps the
-gateway's dependency set small. Requests over 8 KiB of headers are refused.
+gateway's dependency set small. Requests with more headers than ``http.max_header_bytes``
+(gateway/config.py) are refused; what each page says is gateway/endpoints.py's.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-__all__ = ["serve_http"]
+from gateway.config import HttpSettings
 
-MAX_HEADER_BYTES = 8192
+__all__ = ["Handler", "serve_forever", "serve_http"]
 
 Handler = Callable[[], Awaitable[tuple[int, str, str]]]  # -> (status, content type, body)
 
@@ -37,11 +38,15 @@ async def _respond(writer: asyncio.StreamWriter, status: int, ctype: str, body: 
         await writer.drain()
 
 
-async def serve_http(host: str, port: int, routes: dict[str, Handler]) -> asyncio.Server:
+async def serve_http(settings: HttpSettings, routes: dict[str, Handler]) -> asyncio.Server:
+    """Listen on ``settings.host:port`` (an OSError when the port is taken: before anything
+    else starts)."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
+                                              settings.read_timeout_s)
             except asyncio.LimitOverrunError:
                 await _respond(writer, 431, "text/plain", "headers too large\n")
                 return
@@ -66,4 +71,13 @@ async def serve_http(host: str, port: int, routes: dict[str, Handler]) -> asynci
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(handle, host, port, limit=MAX_HEADER_BYTES)
+    return await asyncio.start_server(handle, settings.host, settings.port,
+                                      limit=settings.max_header_bytes)
+
+
+async def serve_forever(server: asyncio.Server) -> None:
+    """The HTTP task: serves until cancelled, then closes the listener."""
+    try:
+        await server.serve_forever()
+    finally:
+        server.close()

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from protocol.codec import (
+    MAX_ACK_ITEMS,
     Reading,
     Reject,
     State,
@@ -35,7 +36,6 @@ from protocol.verify import (
 
 __all__ = ["Batch", "NodeEntry", "ack_messages", "verify_batch"]
 
-MAX_ACK_ITEMS = 64
 DETAIL_MAX = 200
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from gateway.config import ConfigError, Settings, check_files, load_settings
 from gateway.fleet_client import GatewayRefused, Identity, enroll
 from gateway.service import Gateway
+from protocol import gateway_files
 
 __all__ = ["DataDirError", "GatewayRefused", "NotEnrolled", "enroll_gateway", "enroll_hint",
            "run_gateway"]
@@ -37,7 +38,7 @@ def enroll_hint(config: Path, prog: str = "territoire gateway") -> str:
 
 def _identity_exists(settings: Settings) -> bool:
     # the identity key is made by `gateway enroll`, before it sends the public key to the fleet
-    return (settings.data_path / "identity.key").is_file()
+    return gateway_files.identity_key(settings.data_path).is_file()
 
 
 def _log_memory() -> None:

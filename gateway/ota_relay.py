@@ -14,8 +14,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from gateway.ingest import NodeEntry
 from protocol import manifest as mf
-from protocol.codec import Reject, valid_node_id
+from protocol.codec import (
+    MAX_MESSAGE_BYTES,
+    Reject,
+    mac_matches,
+    parse_body,
+    split_signed,
+    valid_node_id,
+)
 from protocol.ota import CHUNK_MAX, Progress, Request
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "Bucket",
     "OtaDocument",
     "Target",
+    "authenticate",
     "due_offers",
     "judge_request",
     "parse_document",
@@ -163,3 +172,30 @@ def judge_request(req: Request, allowed: Mapping[str, int]) -> str | None:
 def progress_item(p: Progress, at: float) -> dict[str, Any]:
     """One item of ``POST /gateway/ota/status``."""
     return {"node_id": p.node_id, "ver": p.ver, "st": p.st, "why": p.why, "at": int(at)}
+
+
+def authenticate(
+    node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry]
+) -> tuple[dict[str, Any], int] | str:
+    """A message on a node's ota topic: its body and key id, or the refusal reason."""
+    if len(payload) > MAX_MESSAGE_BYTES:  # the protocol's bound, as for readings
+        return "oversized"
+    entry = nodes.get(node_id)
+    if entry is None or entry.creds.revoked:
+        return "unknown_node"
+    parts = split_signed(payload)
+    if isinstance(parts, Reject):
+        return parts.reason
+    body, mac = parts
+    obj = parse_body(body)
+    if isinstance(obj, Reject):
+        return "malformed"
+    kid = obj.get("k")
+    if not isinstance(kid, int):
+        return "malformed"
+    secret = entry.creds.keys.get(kid)
+    if secret is None or not mac_matches(secret, body, mac):
+        return "bad_mac"
+    if obj.get("n") != node_id:
+        return "topic_mismatch"
+    return obj, kid

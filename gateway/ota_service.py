@@ -31,6 +31,7 @@ from gateway.ota_relay import (
     Bucket,
     OtaDocument,
     Target,
+    authenticate,
     due_offers,
     judge_request,
     parse_document,
@@ -39,7 +40,7 @@ from gateway.ota_relay import (
 )
 from gateway.store import Store
 from protocol import manifest as mf
-from protocol.codec import Reject, mac_matches, parse_body, sign, split_signed
+from protocol.codec import Reject, sign
 from protocol.ota import (
     Progress,
     Request,
@@ -55,7 +56,6 @@ __all__ = ["OtaRelay"]
 log = logging.getLogger("territoire.gateway.ota")
 Publish = Callable[[str, bytes, int], Awaitable[None]]
 DbRunner = Callable[[Callable[[], Any]], Awaitable[Any]]
-_DOC_MAX_BYTES = 8 * 1024 * 1024
 
 
 class OtaRelay:
@@ -87,7 +87,8 @@ class OtaRelay:
 
     async def poll_once(self, client: httpx.AsyncClient) -> bool:
         """Fetch the OTA document; download and verify what its targets need. True on change."""
-        got = await fetch_ota_document(client, self.identity, self.etag, _DOC_MAX_BYTES)
+        got = await fetch_ota_document(client, self.identity, self.etag,
+                                       self.s.document_max_bytes)
         if got is None:
             return False
         raw, etag = got
@@ -212,31 +213,6 @@ class OtaRelay:
             sent += 1
         return sent
 
-    def _authentic(
-        self, node_id: str, payload: bytes, nodes: Mapping[str, NodeEntry]
-    ) -> tuple[dict[str, Any], int] | str:
-        if len(payload) > 1024:
-            return "oversized"
-        entry = nodes.get(node_id)
-        if entry is None or entry.creds.revoked:
-            return "unknown_node"
-        parts = split_signed(payload)
-        if isinstance(parts, Reject):
-            return parts.reason
-        body, mac = parts
-        obj = parse_body(body)
-        if isinstance(obj, Reject):
-            return "malformed"
-        kid = obj.get("k")
-        if not isinstance(kid, int):
-            return "malformed"
-        secret = entry.creds.keys.get(kid)
-        if secret is None or not mac_matches(secret, body, mac):
-            return "bad_mac"
-        if obj.get("n") != node_id:
-            return "topic_mismatch"
-        return obj, kid
-
     async def handle(
         self,
         node_id: str,
@@ -247,7 +223,7 @@ class OtaRelay:
     ) -> Progress | None:
         """A message on a node's ota topic: serve a request, or return a progress report for
         the caller to store durably (see record_progress) before it acknowledges it."""
-        got = self._authentic(node_id, payload, nodes)
+        got = authenticate(node_id, payload, nodes)
         if isinstance(got, str):
             self.counters.ota_refused[got] += 1
             return None

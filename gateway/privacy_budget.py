@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import opendp.prelude as dp
 
+from gateway.config import PrivacySettings
+
 __all__ = [
     "BUDGET_TZ",
     "MICRO",
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 MICRO = 1_000_000
-BUDGET_TZ = "Europe/Paris"
+BUDGET_TZ = PrivacySettings().budget_tz  # the privacy settings say which day counts
 _LEDGER_VERSION = 1
 
 dp.enable_features("contrib")  # OpenDP gates its non-vetted constructors behind this flag

@@ -17,14 +17,14 @@ from typing import Any
 import orjson
 
 from gateway.aggregate import Aggregator, AggregatorSettings
-from gateway.anonymize import PrivacySettings, PublishedCell, anonymize
+from gateway.anonymize import PublishedCell, anonymize
+from gateway.config import PrivacySettings, PublishSettings
 from gateway.privacy_budget import PrivacyLedger, budget_day
 from gateway.store import Store, readings_after
 from protocol.codec import Reading
 
 __all__ = ["Checkpoint", "Publisher", "cell_record"]
 
-RECENT_MAX = 5000  # published cells kept for the gateway's local open-data endpoints
 
 
 def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any]:
@@ -56,9 +56,15 @@ class Checkpoint:
 
 
 class Publisher:
-    def __init__(self, agg_settings: AggregatorSettings, privacy: PrivacySettings) -> None:
+    def __init__(
+        self,
+        agg_settings: AggregatorSettings,
+        privacy: PrivacySettings,
+        recent_max: int = PublishSettings().recent_max,
+    ) -> None:
         self.agg_settings = agg_settings
         self.privacy = privacy
+        self.recent_max = recent_max  # published cells kept for the local open-data endpoints
         self.agg = Aggregator(agg_settings)
         self.ledger = PrivacyLedger()
         self.cursor = 0
@@ -106,7 +112,7 @@ class Publisher:
         self.ledger = pub.ledger
         self.outcomes.update(pub.outcomes)
         records = [cell_record(c, self.privacy) for c in pub.cells]
-        self.recent = (self.recent + records)[-RECENT_MAX:]
+        self.recent = (self.recent + records)[-self.recent_max:]
         cp = Checkpoint(
             state=orjson.dumps(self.agg.to_state()),
             ledger=orjson.dumps(self.ledger.to_dict()),

@@ -3,13 +3,13 @@ bench/ota.py, until the fleet side is merged): the contract's four endpoints, pl
 ingest endpoints the gateway also calls, answered minimally.
 
 Requests are checked lightly: the gateway's Ed25519 signature over method, target, timestamp
-and body hash must verify with the public key given at start. It counts the bytes of release
-objects it sends, so a test can assert that a release crosses the uplink once.
+and body hash (protocol/gateway_requests.py) must verify with the public key given at start. It
+counts the bytes of release objects it sends, so a test can assert that a release crosses the
+uplink once.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import threading
@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from protocol.gateway_requests import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    decode_signature,
+    verify_request,
+)
 
 __all__ = ["FleetStandIn", "Release"]
 
@@ -119,16 +125,12 @@ class FleetStandIn:
                 pass  # quiet: the tests read the gateway's log
 
             def _signed(self, body: bytes) -> bool:
-                ts = self.headers.get("X-Timestamp", "")
-                message = (
-                    f"{self.command}\n{self.path}\n{ts}\n{hashlib.sha256(body).hexdigest()}"
-                ).encode()
+                ts = self.headers.get(TIMESTAMP_HEADER, "")
                 try:
-                    sig = base64.b64decode(self.headers.get("X-Signature", ""))
-                    outer.gateway_key.verify(sig, message)
-                except (InvalidSignature, ValueError):
+                    sig = decode_signature(self.headers.get(SIGNATURE_HEADER, ""))
+                except ValueError:
                     return False
-                return True
+                return verify_request(outer.gateway_key, self.command, self.path, ts, body, sig)
 
             def _send(
                 self,

@@ -18,6 +18,7 @@ import aiomqtt
 
 from gateway.config import Settings
 from gateway.store import Store
+from protocol import gateway_files
 from protocol.codec import (
     Reject,
     decode_ack,
@@ -127,7 +128,7 @@ def broker_login(settings: Settings) -> tuple[str, int, str, str]:
     password = m.password
     if not password:
         try:
-            password = (settings.data_path / "mqtt-password").read_text().strip()
+            password = gateway_files.mqtt_password(settings.data_path).read_text().strip()
         except OSError as exc:
             raise MonitorError(
                 f"no broker password in the configuration nor in {settings.data_path}: "
@@ -138,7 +139,7 @@ def broker_login(settings: Settings) -> tuple[str, int, str, str]:
 
 def gateway_credentials(settings: Settings, node_id: str) -> NodeCredentials:
     """The node's keys as the gateway holds them (its registry, synchronised from the fleet)."""
-    db = settings.data_path / "gateway.db"
+    db = gateway_files.database(settings.data_path)
     if not db.exists():
         raise MonitorError(f"no gateway registry at {db}: is this the gateway's configuration?")
     store = Store(db)

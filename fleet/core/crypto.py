@@ -1,22 +1,21 @@
 """Cryptography of the fleet service: pure functions of bytes (docs/fleet.md specifies them).
 
 - Secrets at rest: AES-256-GCM under the master key, bound by associated data to what they are.
-- Secrets for a gateway: X25519 ECDH with a fresh ephemeral key, HKDF-SHA256, AES-256-GCM.
-- Gateway requests: Ed25519 over ``METHOD\\nTARGET\\nTIMESTAMP\\nhex(sha256(body))``.
+- Secrets for a gateway: sealed as protocol/sealed_secrets.py says (the gateway opens them).
+- Gateway requests: signed as protocol/gateway_requests.py says; verified here with a cache of
+  public keys.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from protocol.sealed_secrets import SEALED_LEN, node_secret_aad, seal_secret
 
 __all__ = [
     "AT_REST_VERSION",
@@ -24,27 +23,17 @@ __all__ = [
     "CryptoError",
     "SecretBox",
     "node_secret_aad",
-    "open_sealed_secret",
     "pseudonym",
     "seal_for_gateway",
-    "signing_message",
     "verify_ed25519",
 ]
 
 AT_REST_VERSION = 1
 _NONCE = 12
-_SEAL_INFO = b"territoire/v1 node-secret"
-# ephemeral X25519 public key (32) + nonce (12) + secret (32) + GCM tag (16)
-SEALED_LEN = 32 + _NONCE + 32 + 16
 
 
 class CryptoError(Exception):
     """A ciphertext failed authentication or has the wrong shape."""
-
-
-def node_secret_aad(node_id: str, key_id: int) -> bytes:
-    """What a node secret ciphertext is bound to: swapping two ciphertexts fails to decrypt."""
-    return b"territoire/v1 node-secret|%s|%d" % (node_id.encode(), key_id)
 
 
 class SecretBox:
@@ -70,42 +59,9 @@ class SecretBox:
             raise CryptoError("at-rest ciphertext failed authentication") from exc
 
 
-def _seal_key(shared: bytes, eph_pub: bytes, gw_pub: bytes, aad: bytes) -> bytes:
-    hkdf = HKDF(algorithm=SHA256(), length=32, salt=eph_pub + gw_pub, info=_SEAL_INFO + b"|" + aad)
-    return hkdf.derive(shared)
-
-
 def seal_for_gateway(gateway_x25519_pub: bytes, secret: bytes, node_id: str, key_id: int) -> bytes:
     """Encrypt a node secret so only the gateway holding the X25519 private key reads it."""
-    eph = X25519PrivateKey.generate()
-    eph_pub = eph.public_key().public_bytes_raw()
-    shared = eph.exchange(X25519PublicKey.from_public_bytes(gateway_x25519_pub))
-    aad = node_secret_aad(node_id, key_id)
-    key = _seal_key(shared, eph_pub, gateway_x25519_pub, aad)
-    nonce = os.urandom(_NONCE)
-    return eph_pub + nonce + AESGCM(key).encrypt(nonce, secret, aad)
-
-
-def open_sealed_secret(
-    gateway_x25519_private: X25519PrivateKey, sealed: bytes, node_id: str, key_id: int
-) -> bytes:
-    """The gateway side of ``seal_for_gateway`` (reference for implementers and tests)."""
-    if len(sealed) != SEALED_LEN:
-        raise CryptoError("sealed secret has the wrong length")
-    eph_pub, nonce, ct = sealed[:32], sealed[32 : 32 + _NONCE], sealed[32 + _NONCE :]
-    gw_pub = gateway_x25519_private.public_key().public_bytes_raw()
-    shared = gateway_x25519_private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    aad = node_secret_aad(node_id, key_id)
-    try:
-        return AESGCM(_seal_key(shared, eph_pub, gw_pub, aad)).decrypt(nonce, ct, aad)
-    except InvalidTag as exc:
-        raise CryptoError("sealed secret failed authentication") from exc
-
-
-def signing_message(method: str, target: str, timestamp: str, body: bytes) -> bytes:
-    """The exact bytes a gateway signs: method, request target, timestamp, body hash."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{method.upper()}\n{target}\n{timestamp}\n{digest}".encode()
+    return seal_secret(gateway_x25519_pub, secret, node_id, key_id)
 
 
 _VERIFIERS: dict[bytes, Ed25519PublicKey] = {}

@@ -1,19 +1,19 @@
 """Gateway request signatures: header parsing, the time window and a replay cache.
 
 A gateway signs ``METHOD\\nTARGET\\nTIMESTAMP\\nhex(sha256(body))`` with its Ed25519 key
-(fleet.core.crypto.signing_message) and sends X-Gateway-Id, X-Timestamp, X-Signature.
+(protocol/gateway_requests.py, the contract both sides use) and sends X-Gateway-Id, X-Timestamp,
+X-Signature.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fleet.core.crypto import signing_message, verify_ed25519
+from fleet.core.crypto import verify_ed25519
+from protocol.gateway_requests import decode_signature, signing_message
 
 __all__ = [
     "ReplayCache",
@@ -41,13 +41,6 @@ class SignedRequest:
     body: bytes
 
 
-def _b64decode(text: str) -> bytes:
-    text = text.strip()
-    return base64.urlsafe_b64decode(
-        text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4)
-    )
-
-
 def parse_signed_request(
     headers: Mapping[str, str], method: str, target: str, body: bytes
 ) -> SignedRequest:
@@ -63,11 +56,9 @@ def parse_signed_request(
     if len(signature_text) > 100:
         raise SignatureRefused("malformed X-Signature")
     try:
-        signature = _b64decode(signature_text)
-    except (binascii.Error, ValueError) as exc:
+        signature = decode_signature(signature_text)
+    except ValueError as exc:
         raise SignatureRefused("malformed X-Signature (base64 of 64 bytes)") from exc
-    if len(signature) != 64:
-        raise SignatureRefused("malformed X-Signature (base64 of 64 bytes)")
     message = signing_message(method, target, timestamp, body)
     return SignedRequest(gateway_id, timestamp, signature, message, body)
 

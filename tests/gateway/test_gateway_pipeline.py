@@ -13,6 +13,7 @@ import pytest
 from gateway.config import (
     AggregationSettings,
     FleetSettings,
+    PrivacySettings,
     PublishSettings,
     StorageSettings,
     UplinkSettings,
@@ -45,7 +46,8 @@ def _settings(tmp_path: Path, fleet_url: str = "", **privacy: Any) -> Any:
         publish=PublishSettings(interval_s=0.5, zones_file=ZONES),
         fleet=FleetSettings(url=fleet_url, sync_interval_s=3600),
         uplink=UplinkSettings(interval_s=0.2, backoff_cap_s=0.5),
-        privacy={"k_nodes": 1, "k_people": 1, "epsilon_per_zone_day": 100.0, **privacy},
+        privacy=PrivacySettings(**{"k_nodes": 1, "k_people": 1, "epsilon_per_zone_day": 100.0,
+                                    **privacy}),
     )
 
 

@@ -11,8 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from protocol import ota
 from protocol.codec import encode_ack, encode_reading, encode_state, sign
+from protocol.gateway_requests import sign_request, signing_message, timestamp_text
+from protocol.sealed_secrets import node_secret_aad, seal_secret, sealed_to_text
 
 HERE = Path(__file__).parent
 SECRET = bytes(range(32))
@@ -317,7 +322,73 @@ def node_configs() -> dict[str, Any]:
     }
 
 
+GATEWAY_SIGNING_SEED = bytes(range(32, 64))  # Ed25519 private key of the vectors' gateway
+GATEWAY_SEALING_KEY = bytes(range(64, 96))  # its X25519 private key
+EPHEMERAL_KEY = bytes(range(96, 128))  # the fleet's ephemeral X25519 key, fixed for vectors
+
+
+def gateway_requests() -> dict[str, Any]:
+    """protocol/gateway_requests.py: signed requests (Ed25519 is deterministic)."""
+    key = Ed25519PrivateKey.from_private_bytes(GATEWAY_SIGNING_SEED)
+    cases = [
+        ("sync", "GET", "/api/v1/gateway/sync?cursor=42", b"", 1764262800.25),
+        ("ingest", "POST", "/api/v1/gateway/ingest",
+         b'{"batch_id":"gw-1:1-2","health":[],"aggregates":[]}', 1764262801.0),
+        ("lowercase_method", "post", "/api/v1/gateway/ota/status",
+         b'{"batch_id":"gw-1:ota:7-7","items":[]}', 1764262802.123456),
+    ]
+    out = []
+    for name, method, target, body, now in cases:
+        headers = sign_request(key, "gw-angers-1", method, target, body, now)
+        out.append({
+            "name": name,
+            "gateway_id": "gw-angers-1",
+            "method": method,
+            "target": target,
+            "body_hex": body.hex(),
+            "now": now,
+            "message": signing_message(method, target, timestamp_text(now), body).decode(),
+            "headers": headers,
+        })
+    return {
+        "signing_key_hex": GATEWAY_SIGNING_SEED.hex(),
+        "public_key_hex": key.public_key().public_bytes_raw().hex(),
+        "requests": out,
+    }
+
+
+def sealed_secrets() -> dict[str, Any]:
+    """protocol/sealed_secrets.py: node secrets sealed for a gateway, with the fleet's
+    ephemeral key and nonce fixed (in service both are fresh)."""
+    gateway = X25519PrivateKey.from_private_bytes(GATEWAY_SEALING_KEY)
+    gateway_pub = gateway.public_key().public_bytes_raw()
+    cases = [("first_key", "ang-0001", 1, SECRET, bytes(range(12))),
+             ("rotated_key", "ang-doutre-7", 7, OTHER_SECRET, bytes(range(12, 24)))]
+    out = []
+    for name, node_id, key_id, secret, nonce in cases:
+        blob = seal_secret(gateway_pub, secret, node_id, key_id,
+                           ephemeral=X25519PrivateKey.from_private_bytes(EPHEMERAL_KEY),
+                           nonce=nonce)
+        out.append({
+            "name": name,
+            "node_id": node_id,
+            "key_id": key_id,
+            "secret_hex": secret.hex(),
+            "nonce_hex": nonce.hex(),
+            "aad": node_secret_aad(node_id, key_id).decode(),
+            "sealed": sealed_to_text(blob),
+        })
+    return {
+        "gateway_private_hex": GATEWAY_SEALING_KEY.hex(),
+        "gateway_public_hex": gateway_pub.hex(),
+        "ephemeral_private_hex": EPHEMERAL_KEY.hex(),
+        "sealed": out,
+    }
+
+
 def main() -> None:
+    (HERE / "gateway_requests.json").write_text(json.dumps(gateway_requests(), indent=1) + "\n")
+    (HERE / "sealed_secrets.json").write_text(json.dumps(sealed_secrets(), indent=1) + "\n")
     (HERE / "node_configs.json").write_text(json.dumps(node_configs(), indent=1) + "\n")
     (HERE / "manifests.json").write_text(json.dumps(manifests(), indent=1) + "\n")
     for name, data in [
