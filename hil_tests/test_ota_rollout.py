@@ -29,16 +29,16 @@ import httpx
 import pytest
 
 from gateway.broker import free_port
+from hil_tests.ota_lab import BOOTED, gateway_metrics, wait_for
 from protocol import manifest as mf
 from protocol.credentials import mqtt_password
-from tools import release
-from tools.bundle import FIRMWARE_DIR, firmware_files, node_config
 from tools.demo import _provision
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import plan_nodes
 from tools.emulator import EmulatedNode
-from tools.fleet_api import API
-from tools.fleet_process import LocalFleet
-from tools.ota_lab import BOOTED, gateway_metrics, wait_for
-from tools.territory import plan_nodes
+from tools.fleet_client import API
+from tools.release import manage as release
+from tools.release.bundle import FIRMWARE_DIR, firmware_files, node_config
 
 pytestmark = pytest.mark.hil
 
