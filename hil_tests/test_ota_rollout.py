@@ -3,8 +3,8 @@
 The real fleet process (LocalFleet, SQLite), an enrolled gateway process managing its private
 Mosquitto (free port), 20 emulated nodes (real MicroPython VMs) provisioned through the fleet's
 claim API and configured with the release public key. Releases go the release manager's way:
-``tools.release`` keygen, build for ``emu-x64``, sign, publish; the key is registered with the
-fleet; rollouts are started with ``territoire rollout start`` as an operator would.
+``tools.release.manage`` keygen, build for ``emu-x64``, sign, publish; the key is registered
+with the fleet; rollouts are started with ``territoire rollout start`` as an operator would.
 
 The two scenarios share the territory (module scope): the crashing release first, then a good
 one; each builds a version above whatever the nodes run, and asserts its own claims.
