@@ -34,7 +34,7 @@ from protocol import manifest as mf
 from protocol.credentials import mqtt_password
 from tools.demo import _provision
 from tools.demo.local_fleet import LocalFleet
-from tools.demo.territory import plan_nodes
+from tools.demo.territory import plan_nodes, zones_file
 from tools.emulator import EmulatedNode
 from tools.fleet_client import API
 from tools.release import manage as release
@@ -182,7 +182,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         release.register_key(pub, name="e2e key", fleet=fleet.url, token=fleet.token)
         public = release.load_private_key(work / "release.pem", PASSPHRASE).public_key()
         # zones, the weather profile, the gateway and 20 nodes claimed through the API
-        token, claimed = _provision(fleet, plans)
+        token, claimed = _provision(fleet, plans, zones_file())
         mqtt_port, http_port = free_port(), free_port()
         conf = _gateway_config(work, fleet.url, mqtt_port, http_port)
         enrolled = _territoire("gateway", "enroll", "--config", str(conf), "--token", token)
