@@ -11,7 +11,7 @@
   against a pure-MicroPython Ed25519, both on the same manifest body.
 
 Run: ``python -m bench.ota [--nodes 50]``. Everything is real: emulated nodes (MicroPython VMs),
-Mosquitto, the gateway process and the fleet stand-in (tools/fleet_standin.py).
+Mosquitto, the gateway process and the fleet stand-in (hil_tests/fleet_standin.py).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hil_tests.ota_lab import app_files, build_release, lab, release_key, with_version
 from protocol import manifest as mf
-from tools.bundle import firmware_files
 from tools.emulator.vm import (
     BOARD_DIR,
     EMULATION_TRANSIENT_MARGIN,
     heap_bytes,
     micropython_binary,
 )
-from tools.ota_lab import app_files, build_release, lab, release_key, with_version
+from tools.release.bundle import firmware_files
 
 HERE = Path(__file__).resolve().parent
 FIRMWARE = HERE.parent / "firmware"

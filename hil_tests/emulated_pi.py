@@ -23,12 +23,12 @@ from gateway.broker_config import acl_file, listener_conf, password_file
 from gateway.registry import write_atomic
 from hil_tests.territory_fixture import released
 from protocol.credentials import mqtt_password
-from tools.bundle import firmware_files, node_config
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import NodePlan, plan_nodes, profile_for, zones
 from tools.emulator import EmulatedNode
-from tools.fleet_api import FleetAdmin, claim
-from tools.fleet_process import LocalFleet
+from tools.fleet_client import FleetClient, claim
 from tools.pi_image import PiImage, python_env, stage_gateway
-from tools.territory import NodePlan, plan_nodes, profile_for, zones
+from tools.release.bundle import firmware_files, node_config
 
 GATEWAY_ID = "gw-qemu"
 N_NODES = 10
@@ -119,7 +119,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, sc: Scena
 
 
 def _provision(fleet: LocalFleet, plans: list[NodePlan]) -> tuple[str, dict[str, Any]]:
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     try:
         known = {z.id: z for z in zones()}
         for zone in sorted({p.zone for p in plans}):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -15,11 +14,12 @@ from gateway.broker import MosquittoProcess
 from gateway.config import load_settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
+from hil_tests import prometheus
 from hil_tests.territory_fixture import secret_for
 from protocol.credentials import mqtt_password
-from tools.bundle import firmware_files, node_config
+from tools.demo.territory import NodePlan
 from tools.emulator import EmulatedNode
-from tools.territory import NodePlan
+from tools.release.bundle import firmware_files, node_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,16 +40,9 @@ def stored(db: Path) -> list[tuple[str, int]]:
 def metrics(port: int) -> dict[str, float]:
     """/metrics samples by name with their labels; {} while the gateway does not answer."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
+        return prometheus.scrape(port, timeout=5)
     except OSError:
         return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def broker_for_gateway(conf: Path, plans: list[NodePlan], workdir: Path,

@@ -13,9 +13,9 @@ from pathlib import Path
 from gateway.broker import MosquittoProcess
 from hil_tests.verifier import Verifier
 from protocol.verify import NodeCredentials
-from tools.bundle import firmware_files, node_config
+from tools.demo.territory import NodePlan, plan_nodes
 from tools.emulator import EmulatedNode
-from tools.territory import NodePlan, plan_nodes
+from tools.release.bundle import firmware_files, node_config
 
 STATUS = re.compile(r"status heap_peak=(\d+) heap_free=(\d+) measured=(\d+) buf=(\d+)")
 # the node's own count of readings let go of in this boot, and of those refused for good

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import provisioning_file
-from tools.bundle import firmware_files, node_config
+from tools.demo.territory import plan_nodes
 from tools.emulator import EmulatedNode
-from tools.selftest_report import parse_selftest, selftest_code
-from tools.territory import plan_nodes
+from tools.node.selftest import parse_selftest, selftest_code
+from tools.release.bundle import firmware_files, node_config
 
 pytestmark = pytest.mark.hil
 MPREMOTE = str(Path(sys.executable).with_name("mpremote"))

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from gateway.broker import free_port
-from tools.fleet_api import FleetAdmin
-from tools.fleet_process import LocalFleet
-from tools.territory import profile_for
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import profile_for
+from tools.fleet_client import FleetClient
 
 pytestmark = pytest.mark.hil
 REPO = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
 def gateway(tmp_path: Path, fleet: LocalFleet) -> Iterator[tuple[Path, int, int]]:
     """A gateway process enrolled with the fleet, with its private Mosquitto: (config, mqtt
     port, http port)."""
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     admin.ensure_zone("centre", "Centre-ville")
     admin.ensure_profile(profile_for("air"))
     gw_id = f"gw-bench-{tmp_path.name[-6:].lower().replace('_', '-')}"
@@ -96,7 +96,7 @@ def test_technician_path_provision_flash_selftest_then_gateway_accepts_readings(
     tmp_path: Path, fleet: LocalFleet, gateway: tuple[Path, int, int]
 ) -> None:
     config, mqtt_port, http_port = gateway
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     gw_id = config.read_text().split('"')[1]
     (code,) = admin.claim_codes(zone_id="centre", gateway_id=gw_id, profile_id="air")
     admin.close()

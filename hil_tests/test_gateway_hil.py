@@ -15,8 +15,8 @@ from gateway.broker import free_port
 from gateway.config import load_settings
 from hil_tests.gateway_process import broker_for_gateway, start_gateway, start_nodes, stored
 from hil_tests.territory_fixture import STATUS
+from tools.demo.territory import plan_nodes
 from tools.emulator import EmulatedNode
-from tools.territory import plan_nodes
 
 pytestmark = pytest.mark.hil
 REPO = Path(__file__).resolve().parent.parent

@@ -32,8 +32,8 @@ from gateway.fleet_client import Identity
 from gateway.privacy_budget import BUDGET_TZ, budget_day
 from hil_tests.gateway_process import broker_for_gateway, metrics, start_gateway, start_nodes
 from tests.fake_fleet import FakeFleet
+from tools.demo.territory import plan_nodes
 from tools.emulator import EmulatedNode
-from tools.territory import plan_nodes
 
 pytestmark = [pytest.mark.hil, pytest.mark.timeout(900)]
 

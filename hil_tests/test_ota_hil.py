@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from hil_tests.fleet_standin import Release
+from hil_tests.ota_lab import Lab, app_files, build_release, lab, with_version
 from tools.emulator import EmulatedNode
-from tools.fleet_standin import Release
-from tools.ota_lab import Lab, app_files, build_release, lab, with_version
 
 pytestmark = pytest.mark.hil
 

@@ -3,8 +3,8 @@
 The real fleet process (LocalFleet, SQLite), an enrolled gateway process managing its private
 Mosquitto (free port), 20 emulated nodes (real MicroPython VMs) provisioned through the fleet's
 claim API and configured with the release public key. Releases go the release manager's way:
-``tools.release`` keygen, build for ``emu-x64``, sign, publish; the key is registered with the
-fleet; rollouts are started with ``territoire rollout start`` as an operator would.
+``tools.release.manage`` keygen, build for ``emu-x64``, sign, publish; the key is registered
+with the fleet; rollouts are started with ``territoire rollout start`` as an operator would.
 
 The two scenarios share the territory (module scope): the crashing release first, then a good
 one; each builds a version above whatever the nodes run, and asserts its own claims.
@@ -29,16 +29,16 @@ import httpx
 import pytest
 
 from gateway.broker import free_port
+from hil_tests.ota_lab import BOOTED, gateway_metrics, wait_for
 from protocol import manifest as mf
 from protocol.credentials import mqtt_password
-from tools import release
-from tools.bundle import FIRMWARE_DIR, firmware_files, node_config
 from tools.demo import _provision
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import plan_nodes, zones_file
 from tools.emulator import EmulatedNode
-from tools.fleet_api import API
-from tools.fleet_process import LocalFleet
-from tools.ota_lab import BOOTED, gateway_metrics, wait_for
-from tools.territory import plan_nodes
+from tools.fleet_client import API
+from tools.release import manage as release
+from tools.release.bundle import FIRMWARE_DIR, firmware_files, node_config
 
 pytestmark = pytest.mark.hil
 
@@ -182,7 +182,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         release.register_key(pub, name="e2e key", fleet=fleet.url, token=fleet.token)
         public = release.load_private_key(work / "release.pem", PASSPHRASE).public_key()
         # zones, the weather profile, the gateway and 20 nodes claimed through the API
-        token, claimed = _provision(fleet, plans)
+        token, claimed = _provision(fleet, plans, zones_file())
         mqtt_port, http_port = free_port(), free_port()
         conf = _gateway_config(work, fleet.url, mqtt_port, http_port)
         enrolled = _territoire("gateway", "enroll", "--config", str(conf), "--token", token)

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from protocol.release_bundle import Bundle, pack, unpack
-from tools.bundle import FIRMWARE_DIR
-from tools.bundle_check import ARCH as MPY_ARCH
-from tools.fleet_process import LocalFleet
+from tools.demo.local_fleet import LocalFleet
+from tools.release.bundle import FIRMWARE_DIR
+from tools.release.bundle_check import ARCH as MPY_ARCH
 
 CLI = str(Path(sys.executable).with_name("territoire"))
 PASSPHRASE = "a long offline passphrase"

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.config import ConfigError, check_files, load_settings
 from protocol.zones import MAX_ZONES, ZonesError, centroid, load_zones_file, parse_zones
-from tools.territory import DEMO_ZONES_FILE, plan_nodes, zones
+from tools.demo.territory import DEMO_ZONES_FILE, plan_nodes, zones
 
 REPO = Path(__file__).resolve().parents[1]
 SQUARE = [[[0.0, 47.0], [0.01, 47.0], [0.01, 47.01], [0.0, 47.01], [0.0, 47.0]]]

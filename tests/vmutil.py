@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
+
+from tools.emulator.vm import BOARD_DIR, micropython_binary
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware"
-BOARD = REPO / "tools" / "emulator" / "board"
+BOARD = BOARD_DIR
 # An ESP32 without PSRAM leaves MicroPython about 100 KB of heap.
 HEAPSIZE = "100K"
-
-
-def micropython_binary() -> str:
-    local = Path(sys.executable).parent / "micropython"
-    if local.exists():
-        return str(local)
-    found = shutil.which("micropython")
-    if found is None:
-        raise RuntimeError("micropython not found: run `make venv`")
-    return found
 
 
 def micropython_cmd(heapsize: str = HEAPSIZE) -> list[str]:

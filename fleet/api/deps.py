@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -21,10 +22,11 @@ from fleet.core.signatures import (
     check_signature,
     parse_signed_request,
 )
+from fleet.crud import operators
 from fleet.crud.identity_cache import IdentityCache
 from fleet.crud.operators import Principal, resolve_api_token, resolve_login_session
 from fleet.crud.sync import GatewayIdentity
-from fleet.models import Role
+from fleet.models import LoginSession, Operator, Role
 
 __all__ = [
     "AdminDep",
@@ -81,6 +83,37 @@ OffsetDep = Annotated[int, Query(ge=0, le=10_000_000)]
 def csrf_token_for(session_token: str) -> str:
     """Derived from the session token, so it needs no storage and dies with the session."""
     return hashlib.sha256(b"territoire/v1 csrf|" + session_token.encode()).hexdigest()
+
+
+def log_in(
+    session: Session, settings: Settings, *, email: str, password: str
+) -> tuple[Operator, LoginSession, str] | None:
+    """``fleet.crud.operators.log_in`` with the fleet's settings (failures, lockout, lifetime)."""
+    return operators.log_in(
+        session,
+        email=email,
+        password=password,
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_s),
+        ttl=timedelta(seconds=settings.session_ttl_s),
+    )
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The login session's cookie, for the API's login and the dashboard's alike."""
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(settings.session_cookie_name, path="/")
 
 
 def current_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:

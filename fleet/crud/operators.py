@@ -152,6 +152,34 @@ def authenticate(
     return op
 
 
+def log_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    max_failures: int,
+    lockout: timedelta,
+    ttl: timedelta,
+) -> tuple[Operator, LoginSession, str] | None:
+    """A password login, the one flow of the API and of the dashboard's form: the operator, the
+    new login session and its token, or None when refused. Committed either way: a refusal's
+    failure count (the lockout) is kept."""
+    op = authenticate(session, email=email, password=password, max_failures=max_failures,
+                      lockout=lockout)
+    if op is None:
+        session.commit()
+        return None
+    row, token = create_login_session(session, operator=op, ttl=ttl)
+    session.commit()
+    return op, row, token
+
+
+def log_out(session: Session, *, token: str) -> None:
+    """End a login session (committed); an unknown or expired one is already ended."""
+    delete_login_session(session, token=token)
+    session.commit()
+
+
 def create_api_token(
     session: Session,
     *,

@@ -6,14 +6,29 @@ and locations only as zones (design.md, privacy rules 4 and 6).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
+from fleet.core.config import Settings
 from fleet.core.crypto import pseudonym
 from fleet.models import Aggregate, Node, NodeHealth, Profile, RegisterEntry, Zone
 from fleet.models.views import AggregatePublic
 from protocol.metrics import METRICS
 
-__all__ = ["list_aggregates", "register_entries", "to_public_aggregate"]
+__all__ = [
+    "CellKey",
+    "list_aggregates",
+    "published_cells",
+    "register_entries",
+    "register_page",
+    "to_public_aggregate",
+]
+
+CellKey = tuple[int, str, int, str]  # (start, zone, period, metric): the open data's order
 
 
 def register_entries(
@@ -69,6 +84,44 @@ def register_entries(
     return out
 
 
+def register_page(
+    session: Session,
+    settings: Settings,
+    *,
+    pseudonym_key: bytes,
+    limit: int,
+    offset: int,
+    zone_id: str | None = None,
+) -> list[RegisterEntry]:
+    """The register as the API and the public page show it: pseudonyms of this rotation
+    period, status from the fleet's offline delay."""
+    return register_entries(
+        session,
+        limit=limit,
+        offset=offset,
+        now=int(time.time()),
+        pseudonym_key=pseudonym_key,
+        rotation_s=settings.public_pseudonym_rotation_s,
+        offline_after_s=settings.node_offline_after_s,
+        zone_id=zone_id,
+    )
+
+
+def _where(
+    q: Any, *, zone_id: str | None, metric: str | None, since: int | None, until: int | None
+) -> Any:
+    """The open data's filters: one zone, one metric, cells starting in [since, until)."""
+    if zone_id is not None:
+        q = q.where(Aggregate.zone_id == zone_id)
+    if metric is not None:
+        q = q.where(Aggregate.metric == metric)
+    if since is not None:
+        q = q.where(col(Aggregate.start) >= since)
+    if until is not None:
+        q = q.where(col(Aggregate.start) < until)
+    return q
+
+
 def list_aggregates(
     session: Session,
     *,
@@ -83,15 +136,35 @@ def list_aggregates(
     q = select(Aggregate)
     if after_id is not None:
         q = q.where(col(Aggregate.id) > after_id)
-    if zone_id is not None:
-        q = q.where(Aggregate.zone_id == zone_id)
-    if metric is not None:
-        q = q.where(Aggregate.metric == metric)
-    if since is not None:
-        q = q.where(col(Aggregate.start) >= since)
-    if until is not None:
-        q = q.where(col(Aggregate.start) < until)
+    q = _where(q, zone_id=zone_id, metric=metric, since=since, until=until)
     return list(session.exec(q.order_by(col(Aggregate.id)).limit(limit)))
+
+
+def published_cells(
+    session: Session,
+    *,
+    limit: int,
+    metrics: Collection[str],
+    after: CellKey | None = None,
+    zone_id: str | None = None,
+    metric: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+) -> list[Aggregate]:
+    """Cells not suppressed, of ``metrics``, by (start, zone, period, metric) (keyset: pass the
+    last one's key as ``after``)."""
+    order = (
+        col(Aggregate.start),
+        col(Aggregate.zone_id),
+        col(Aggregate.period_s),
+        col(Aggregate.metric),
+    )
+    q = select(Aggregate).where(col(Aggregate.suppressed).is_(False))
+    q = q.where(col(Aggregate.metric).in_(sorted(metrics)))
+    q = _where(q, zone_id=zone_id, metric=metric, since=since, until=until)
+    if after is not None:
+        q = q.where(tuple_(*order) > tuple_(*after))
+    return list(session.exec(q.order_by(*order).limit(limit)))
 
 
 def to_public_aggregate(a: Aggregate) -> AggregatePublic:

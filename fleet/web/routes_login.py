@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from fleet.api.deps import SessionDep, SettingsDep
-from fleet.crud.operators import authenticate, create_login_session, delete_login_session
+from fleet.api.deps import SessionDep, SettingsDep, clear_session_cookie, log_in, set_session_cookie
+from fleet.crud.operators import log_out
 from fleet.web.auth import (
     LOGIN_CSRF_COOKIE,
     browser_principal,
@@ -85,15 +84,8 @@ def login(
             status=403,
             secure=settings.secure_cookies,
         )
-    op = authenticate(
-        session,
-        email=email,
-        password=password,
-        max_failures=settings.login_max_failures,
-        lockout=timedelta(seconds=settings.login_lockout_s),
-    )
-    if op is None:
-        session.commit()  # keep the failure count
+    logged_in = log_in(session, settings, email=email, password=password)
+    if logged_in is None:
         return _login_page(
             request,
             next_path=next,
@@ -102,20 +94,9 @@ def login(
             status=401,
             secure=settings.secure_cookies,
         )
-    _row, token = create_login_session(
-        session, operator=op, ttl=timedelta(seconds=settings.session_ttl_s)
-    )
-    session.commit()
+    _op, _row, token = logged_in
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        settings.session_cookie_name,
-        token,
-        max_age=settings.session_ttl_s,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
-    )
+    set_session_cookie(response, settings, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/dashboard/login")
     return response
 
@@ -130,8 +111,7 @@ def logout(
     user = browser_principal(request, session, settings)
     if user is not None:
         check_csrf(user, csrf_token)
-        delete_login_session(session, token=user.session_token or "")
-        session.commit()
+        log_out(session, token=user.session_token or "")
     response = RedirectResponse("/dashboard/login", status_code=303)
-    response.delete_cookie(settings.session_cookie_name, path="/")
+    clear_session_cookie(response, settings)
     return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,12 +11,12 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from sqlalchemy import Engine, func, tuple_
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
 
 from fleet.api.deps import BoxDep, SessionDep, SettingsDep
 from fleet.core.config import Settings
-from fleet.crud.public import register_entries
+from fleet.crud.public import CellKey, published_cells, register_page
 from fleet.models import Aggregate, Zone
 from fleet.models.common import SLUG_PATTERN
 from fleet.web.common import translator, zone_names
@@ -54,14 +53,8 @@ def register(request: Request, session: SessionDep, settings: SettingsDep, box: 
     raw = request.query_params.get("offset", "0")
     offset = min(int(raw), 10_000_000) if _INT.match(raw) else 0
     limit = settings.page_default
-    entries = register_entries(
-        session,
-        limit=limit,
-        offset=offset,
-        now=int(time.time()),
-        pseudonym_key=box.pseudonym_key,
-        rotation_s=settings.public_pseudonym_rotation_s,
-        offline_after_s=settings.node_offline_after_s,
+    entries = register_page(
+        session, settings, pseudonym_key=box.pseudonym_key, limit=limit, offset=offset,
         zone_id=zone,
     )
     lang = translator(request).lang
@@ -213,30 +206,20 @@ def _ordered_rows(
     until: int | None,
 ) -> Iterator[Aggregate]:
     """Published cells by (start, zone, period, metric), read in keyset chunks."""
-    order = (
-        col(Aggregate.start),
-        col(Aggregate.zone_id),
-        col(Aggregate.period_s),
-        col(Aggregate.metric),
-    )
-    last: tuple[int, str, int, str] | None = None
+    last: CellKey | None = None
     sent = 0
     with Session(engine) as session:
         while sent < settings.csv_max_rows:
-            q = select(Aggregate).where(col(Aggregate.suppressed).is_(False))
-            q = q.where(col(Aggregate.metric).in_(sorted(FIELDS)))
-            if zone is not None:
-                q = q.where(Aggregate.zone_id == zone)
-            if metric is not None:
-                q = q.where(Aggregate.metric == metric)
-            if since is not None:
-                q = q.where(col(Aggregate.start) >= since)
-            if until is not None:
-                q = q.where(col(Aggregate.start) < until)
-            if last is not None:
-                q = q.where(tuple_(*order) > tuple_(*last))
-            limit = min(_CHUNK, settings.csv_max_rows - sent)
-            chunk = list(session.exec(q.order_by(*order).limit(limit)))
+            chunk = published_cells(
+                session,
+                limit=min(_CHUNK, settings.csv_max_rows - sent),
+                metrics=FIELDS,
+                after=last,
+                zone_id=zone,
+                metric=metric,
+                since=since,
+                until=until,
+            )
             if not chunk:
                 return
             yield from chunk

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tools.fleet_api import ClaimedNode
-from tools.provisioning import make_provisioning, write_private
+from tools.fleet_client import ClaimedNode
+from tools.node.provisioning import make_provisioning, write_private
 
 
 def provisioning_file(directory: Path, node_id: str, kind: str = "air", hw: str = "esp32"

@@ -15,9 +15,9 @@ import pytest
 
 from gateway.broker import free_port
 from gateway.fleet_client import Identity
-from tools.fleet_api import FleetAdmin
-from tools.fleet_process import LocalFleet
-from tools.territory import profile_for
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import profile_for
+from tools.fleet_client import FleetClient
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,15 +46,15 @@ def one_line_error(p: subprocess.CompletedProcess[str], code: int, *said: str) -
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
     with LocalFleet(tmp_path_factory.mktemp("fleet")) as f:
-        admin = FleetAdmin(f.url, f.token)
+        admin = FleetClient(f.url, f.token)
         admin.ensure_zone("centre", "Centre-ville")
         admin.ensure_profile(profile_for("air"))
         admin.close()
         yield f
 
 
-def _admin(fleet: LocalFleet) -> FleetAdmin:
-    return FleetAdmin(fleet.url, fleet.token)
+def _admin(fleet: LocalFleet) -> FleetClient:
+    return FleetClient(fleet.url, fleet.token)
 
 
 def _gateway_token(fleet: LocalFleet, gateway_id: str) -> str:

@@ -14,8 +14,8 @@ import pytest
 
 from gateway.broker import free_port
 from tests.cli.helpers import provisioning_file
-from tools.bundle import firmware_files
-from tools.fleet_process import LocalFleet
+from tools.demo.local_fleet import LocalFleet
+from tools.release.bundle import firmware_files
 
 REPO = Path(__file__).resolve().parents[2]
 UNKNOWN_CODE = "7KQ2-M4XP-9BNC-T0RE-W5AZ"

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.bundle import BundleError, firmware_files
-from tools.bundle_check import check_bundle, shadowed_by
-from tools.fleet_api import ClaimedNode
-from tools.provisioning import (
+from tools.fleet_client import ClaimedNode
+from tools.node.provisioning import (
     ProvisioningError,
     claim_code_from,
     load_provisioning,
@@ -20,7 +18,9 @@ from tools.provisioning import (
     sensors_from_json,
     write_private,
 )
-from tools.selftest_report import parse_selftest
+from tools.node.selftest import parse_selftest
+from tools.release.bundle import BundleError, firmware_files
+from tools.release.bundle_check import check_bundle, shadowed_by
 
 CODE = "7KQ2-M4XP-9BNC-T0RE-W5AZ"
 

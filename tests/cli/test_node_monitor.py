@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protocol.codec import encode_ack, encode_reading, encode_state, sign
 from protocol.verify import CounterWindow, NodeCredentials
-from tools.node_monitor import describe
+from tools.node.monitor import describe
 
 SECRET = bytes(range(32))
 CREDS = NodeCredentials("ang-0007", {1: SECRET})

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from gateway.broker import free_port
 from tools.cli import app
-from tools.fleet_api import claim
-from tools.fleet_process import LocalFleet
-from tools.labels import qr_runs
+from tools.demo.local_fleet import LocalFleet
+from tools.fleet_client import claim
+from tools.node.labels import qr_runs
 
 CLI = str(Path(sys.executable).with_name("territoire"))
 SQUARE = [[[-0.56, 47.46], [-0.54, 47.46], [-0.54, 47.48], [-0.56, 47.48], [-0.56, 47.46]]]

@@ -21,9 +21,9 @@ from protocol import manifest as mf
 from tests.cli.helpers import provisioning_file
 from tests.cli.test_node_cli_errors import territoire
 from tests.vmutil import micropython_cmd, vm_path
-from tools.fleet_api import FleetAdmin
-from tools.fleet_process import LocalFleet
-from tools.territory import profile_for
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import profile_for
+from tools.fleet_client import FleetClient
 
 # the updater, fed by a gateway stand-in, with the configuration as the node loads it at boot
 _VM_UPDATE = """
@@ -54,7 +54,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
 
 
 def _provision(fleet: LocalFleet, tmp_path: Path, *extra: str) -> dict[str, object]:
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     try:
         admin.ensure_zone("centre", "Centre-ville")
         admin.ensure_profile(profile_for("air"))
@@ -72,7 +72,7 @@ def _provision(fleet: LocalFleet, tmp_path: Path, *extra: str) -> dict[str, obje
 def _register(fleet: LocalFleet, key: rsa.RSAPrivateKey, name: str) -> str:
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     try:
         r = admin.client.post("/api/v1/release-keys", json={"name": name, "pem": pem})
         assert r.status_code == 201, r.text
@@ -144,7 +144,7 @@ def test_revoked_release_key_is_not_given_to_a_new_node(
     key, kept = (rsa.generate_private_key(public_exponent=65537, key_size=3072) for _ in "ab")
     kid = _register(fleet, key, "compromised")
     _register(fleet, kept, "kept")
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     try:
         r = admin.client.post(f"/api/v1/release-keys/{kid}/revoke")
         assert r.status_code == 200, r.text

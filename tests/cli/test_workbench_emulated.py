@@ -162,8 +162,8 @@ def test_selftest_against_a_broker_that_does_not_know_the_node_says_not_synced_y
 
     from gateway.broker import MosquittoProcess
     from gateway.broker_config import password_file
-    from tools.fleet_api import ClaimedNode
-    from tools.provisioning import make_provisioning, write_private
+    from tools.fleet_client import ClaimedNode
+    from tools.node.provisioning import make_provisioning, write_private
 
     passwd = tmp_path / "passwd"
     passwd.write_text(password_file([("gateway", "only-the-gateway")]))

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.fleet_client import Identity, apply_sync_page, open_sealed_secret, signed_headers
 from gateway.store import Store
-from tools.fleet_standin import FleetStandIn
+from hil_tests.fleet_standin import FleetStandIn
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 REQUESTS = json.loads((VECTORS / "gateway_requests.json").read_text())

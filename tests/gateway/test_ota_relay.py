@@ -1,5 +1,5 @@
 """The gateway's OTA cache and relay: pure decisions, the disk cache, and the fleet client
-against a real HTTP server (tools/fleet_standin.py) serving the contract's endpoints."""
+against a real HTTP server (hil_tests/fleet_standin.py) serving the contract's endpoints."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from gateway.ota_cache import CacheFull, ObjectCache
 from gateway.ota_relay import Bucket, Target, due_offers, judge_request, parse_document
 from gateway.ota_service import OtaRelay
 from gateway.store import Store
+from hil_tests.fleet_standin import FleetStandIn, Release
 from protocol import manifest as mf
 from protocol.ota import Request
-from tools.fleet_standin import FleetStandIn, Release
 
 
 @functools.cache

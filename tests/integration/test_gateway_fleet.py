@@ -18,8 +18,8 @@ from protocol.codec import encode_reading, sign
 from protocol.credentials import mqtt_password
 from protocol.topics import node_topic
 from tests.gateway.harness import make_settings, running_gateway, wait_for
-from tools.fleet_api import FleetAdmin, claim
-from tools.fleet_process import LocalFleet
+from tools.demo.local_fleet import LocalFleet
+from tools.fleet_client import FleetClient, claim
 
 PROFILE = {
     "id": "weather", "name": "Weather station", "measures": ["temp_c", "rh_pct", "p_hpa"],
@@ -39,7 +39,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet]:
 async def test_enrolled_gateway_syncs_nodes_verifies_them_and_reports_health(
     tmp_path: Path, fleet: LocalFleet
 ) -> None:
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     admin.ensure_zone("centre", "Centre-ville")
     admin.ensure_profile(PROFILE)
     token = admin.create_gateway("gw-centre", "Gateway centre")

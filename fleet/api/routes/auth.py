@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from fleet.api.deps import CurrentPrincipal, SessionDep, SettingsDep, csrf_token_for
+from fleet.api.deps import (
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    clear_session_cookie,
+    csrf_token_for,
+    log_in,
+    set_session_cookie,
+)
 from fleet.core import security
 from fleet.crud import audit
-from fleet.crud.operators import authenticate, create_login_session, delete_login_session
+from fleet.crud.operators import log_out
 from fleet.models import LoginRequest, OperatorPublic, SessionInfo
 from fleet.models.common import PASSWORD_MIN
 
@@ -36,29 +42,11 @@ class PasswordChange(BaseModel):
 def login(
     body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep
 ) -> SessionInfo:
-    op = authenticate(
-        session,
-        email=body.email,
-        password=body.password,
-        max_failures=settings.login_max_failures,
-        lockout=timedelta(seconds=settings.login_lockout_s),
-    )
-    if op is None:
-        session.commit()  # keep the failure count
+    logged_in = log_in(session, settings, email=body.email, password=body.password)
+    if logged_in is None:
         raise HTTPException(401, "wrong email or password, or account locked")
-    row, token = create_login_session(
-        session, operator=op, ttl=timedelta(seconds=settings.session_ttl_s)
-    )
-    session.commit()
-    response.set_cookie(
-        settings.session_cookie_name,
-        token,
-        max_age=settings.session_ttl_s,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
-    )
+    op, row, token = logged_in
+    set_session_cookie(response, settings, token)
     return SessionInfo(
         operator=OperatorPublic.model_validate(op, from_attributes=True),
         csrf_token=csrf_token_for(token),
@@ -72,9 +60,8 @@ def logout(
 ) -> None:
     token = request.cookies.get(settings.session_cookie_name)
     if token:
-        delete_login_session(session, token=token)
-        session.commit()
-    response.delete_cookie(settings.session_cookie_name, path="/")
+        log_out(session, token=token)
+    clear_session_cookie(response, settings)
 
 
 @router.get("/me", response_model=Me)

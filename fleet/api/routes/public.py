@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -49,14 +48,8 @@ def register(
     """Every sensor: what it measures, why, on which legal basis, who runs it, where (zone),
     how long, and whether it processes personal data and how. Sensors appear under a
     pseudonym that changes periodically."""
-    entries = crud.register_entries(
-        session,
-        limit=limit,
-        offset=offset,
-        now=int(time.time()),
-        pseudonym_key=box.pseudonym_key,
-        rotation_s=settings.public_pseudonym_rotation_s,
-        offline_after_s=settings.node_offline_after_s,
+    entries = crud.register_page(
+        session, settings, pseudonym_key=box.pseudonym_key, limit=limit, offset=offset,
         zone_id=zone,
     )
     cursor = str(offset + limit) if len(entries) == limit else None

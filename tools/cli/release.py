@@ -1,5 +1,5 @@
 """``territoire release ...``: the release manager's commands (``territoire rollout ...`` is
-in ``tools/cli_rollout.py``).
+in ``tools/cli/rollout.py``).
 
 Errors are printed as one line on stderr with an exit code of docs/cli.md ("Exit codes"): 2 bad
 input (fix the command or the file: unknown hardware, an existing or unwritable --out, a wrong
@@ -12,17 +12,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from tools.bundle import FIRMWARE_DIR
-from tools.cli_errors import Code
-from tools.fleet_api import FleetApiError
-from tools.release import (
+from tools.cli.errors import Code, errors, fail
+from tools.release.bundle import FIRMWARE_DIR
+from tools.release.manage import (
     ARCH,
-    ReleaseError,
     build,
     check_key_paths,
     keygen,
@@ -32,11 +30,10 @@ from tools.release import (
     sign,
 )
 
-__all__ = ["FleetOpt", "TokenOpt", "err", "fail", "out", "release_app"]
+__all__ = ["FleetOpt", "TokenOpt", "out", "release_app"]
 
 release_app = typer.Typer(help="Build, sign and publish firmware releases.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
 PASSPHRASE_ENV = "TERRITOIRE_RELEASE_PASSPHRASE"  # noqa: S105 - a variable name
 
 FleetOpt = Annotated[
@@ -52,11 +49,6 @@ PassFileOpt = Annotated[
     Path | None,
     typer.Option(help=f"file holding the key's passphrase (else ${PASSPHRASE_ENV}, else a prompt)"),
 ]
-
-
-def fail(message: str, code: int = Code.FAILED) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", highlight=False)
-    raise typer.Exit(int(code))
 
 
 def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> bytes:
@@ -83,11 +75,9 @@ def keygen_cmd(
 
     Example: territoire release keygen --out /media/usb/territoire-release.pem
     """
-    try:
+    with errors():
         check_key_paths(out_path)  # before asking for a passphrase
         kid, pub = keygen(out_path, _passphrase(passphrase_file, confirm=True))
-    except ReleaseError as exc:
-        fail(str(exc), Code.BAD_INPUT)
     out.print(f"release key [bold]{kid}[/] written to {out_path} (encrypted)")
     out.print(f"public key: {pub} (register it with: territoire release register-key {pub})")
 
@@ -118,7 +108,7 @@ def build_cmd(
 
     Example: territoire release build --hw esp32 --version 1.4.0 --out fw-1.4.0-esp32.tar
     """
-    try:
+    with errors():
         built = build(
             hardware=hw,
             version=version,
@@ -129,8 +119,6 @@ def build_cmd(
             root=source,
             force=force,
         )
-    except ReleaseError as exc:
-        fail(str(exc), Code.BAD_INPUT)
     out.print(f"source: {built.source}", highlight=False, soft_wrap=True)
     for path, size in built.sizes:
         out.print(f"  {path:<28} {size:>7} bytes", highlight=False, soft_wrap=True)
@@ -152,11 +140,9 @@ def sign_cmd(
 
     Example: territoire release sign fw-1.4.0-esp32.tar --key /media/usb/territoire-release.pem
     """
-    try:
+    with errors():
         private = load_private_key(key, _passphrase(passphrase_file, confirm=False))
         manifest = sign(bundle_path, private)
-    except ReleaseError as exc:
-        fail(str(exc), Code.BAD_INPUT)
     out.print(
         f"signed {bundle_path}: {manifest.version} for {manifest.hardware} by key {manifest.kid},"
         f" manifest {manifest.digest[:16]}…"
@@ -173,12 +159,8 @@ def publish_cmd(
 
     Example: territoire release publish fw-1.4.0-esp32.tar --fleet https://fleet.example
     """
-    try:
+    with errors():
         rel = publish(bundle_path, fleet=fleet, token=token)
-    except ReleaseError as exc:
-        fail(str(exc), Code.BAD_INPUT)
-    except FleetApiError as exc:
-        fail(str(exc), Code.FLEET)
     out.print(f"published release [bold]{rel['id']}[/]: {rel['version']} for {rel['hardware']}")
 
 
@@ -193,10 +175,6 @@ def register_key_cmd(
 
     Example: territoire release register-key territoire-release.pub.pem --name "2026 key"
     """
-    try:
+    with errors():
         key = register_key(pub, name=name, fleet=fleet, token=token)
-    except ReleaseError as exc:
-        fail(str(exc), Code.BAD_INPUT)
-    except FleetApiError as exc:
-        fail(str(exc), Code.FLEET)
     out.print(f"release key [bold]{key['kid']}[/] registered")

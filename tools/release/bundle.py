@@ -22,7 +22,7 @@ from protocol.node_config import release_key_entry, validate
 
 __all__ = ["FIRMWARE_DIR", "BundleError", "compile_error", "firmware_files", "node_config"]
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 KEEP_SOURCE = {"boot.py", "main.py"}
 ROOT_FILES = KEEP_SOURCE  # the loader stays in the root; everything else lives in a slot
 FIRST_SLOT = "a/"

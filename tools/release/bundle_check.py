@@ -1,6 +1,6 @@
 """Checks on a firmware bundle before it goes to a board: pure functions of the files.
 
-A bundle is what tools/bundle.py builds: ``boot.py`` and ``main.py`` as source, every other
+A bundle is what tools/release/bundle.py builds: ``boot.py`` and ``main.py`` as source, every other
 module as ``.mpy`` compiled for one native architecture. A damaged or foreign bundle is refused
 here, on the laptop, instead of leaving a board that cannot boot.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from tools.bundle import BundleError
+from tools.release.bundle import BundleError
 
 __all__ = ["check_bundle", "load_bundle_dir", "shadowed_by"]
 

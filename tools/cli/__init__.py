@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from tools.cli_node import node_app
-from tools.cli_ops import claim_codes_app, gateways_app, login, profiles_app, tokens_app, zones_app
-from tools.cli_release import release_app
-from tools.cli_rollout import rollout_app
+from tools.cli.errors import Code, err, fail
+from tools.cli.node import node_app
+from tools.cli.ops import claim_codes_app, gateways_app, login, profiles_app, tokens_app, zones_app
+from tools.cli.release import release_app
+from tools.cli.rollout import rollout_app
 
 __all__ = ["app", "main"]
 
@@ -36,15 +36,6 @@ app.add_typer(zones_app, name="zones")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(gateways_app, name="gateways")
 app.add_typer(tokens_app, name="tokens")
-err = Console(stderr=True)
-
-
-class CliError(Exception):
-    """A failure to report as a message with exit code ``code``."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @gateway_app.command("run")
@@ -65,15 +56,15 @@ def gateway_run(
     try:
         run_gateway(config, manage_broker=manage_broker or None)
     except ConfigError as exc:
-        raise CliError(f"bad gateway configuration: {exc}", 2) from None
+        fail(f"bad gateway configuration: {exc}", Code.BAD_INPUT)
     except NotEnrolled as exc:
-        raise CliError(f"{exc}: run `{enroll_hint(config)}` first", 3) from None
+        fail(f"{exc}: run `{enroll_hint(config)}` first", Code.FLEET)
     except GatewayRefused as exc:
-        raise CliError(f"{exc}: enroll it again (`{enroll_hint(config)}`, a new token from "
-                       "the fleet) or check its clock", 3) from None
+        fail(f"{exc}: enroll it again (`{enroll_hint(config)}`, a new token from "
+             "the fleet) or check its clock", Code.FLEET)
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
-        raise CliError(f"the gateway stopped: {exc}", 4) from None
+        fail(f"the gateway stopped: {exc}", Code.BOARD)
 
 
 @gateway_app.command("enroll")
@@ -92,14 +83,13 @@ def gateway_enroll(
     try:
         gateway_id, url = enroll_gateway(config, token)
     except ConfigError as exc:
-        raise CliError(f"bad gateway configuration: {exc}", 2) from None
+        fail(f"bad gateway configuration: {exc}", Code.BAD_INPUT)
     except DataDirError as exc:
-        raise CliError(f"{exc} (the token is not spent: fix data_dir and enroll again)",
-                       4) from None
+        fail(f"{exc} (the token is not spent: fix data_dir and enroll again)", Code.BOARD)
     except FleetError as exc:
         from gateway.config import load_settings
 
-        raise CliError(f"{exc} (fleet.url = {load_settings(config).fleet.url})", 3) from None
+        fail(f"{exc} (fleet.url = {load_settings(config).fleet.url})", Code.FLEET)
     Console().print(f"gateway [bold]{gateway_id}[/] enrolled with {url}")
 
 
@@ -132,11 +122,11 @@ def fleet_serve(
     try:
         serve(host, port, database_url, workers)
     except ConfigError as exc:
-        raise CliError(f"fleet configuration: {exc}", 2) from None
+        fail(f"fleet configuration: {exc}", Code.BAD_INPUT)
     except DatabaseUnavailable as exc:
-        raise CliError(f"{exc}", 4) from None
+        fail(f"{exc}", Code.BOARD)
     except DatabaseError as exc:
-        raise CliError(f"--database-url: {exc}", 2) from None
+        fail(f"--database-url: {exc}", Code.BAD_INPUT)
 
 
 def _existing_fleet_database(url: str) -> str:
@@ -146,7 +136,7 @@ def _existing_fleet_database(url: str) -> str:
     try:
         check_database_url(url, must_exist=True)
     except DatabaseError as exc:
-        raise CliError(f"cannot create the admin: {exc}", 2) from None
+        fail(f"cannot create the admin: {exc}", Code.BAD_INPUT)
     return url
 
 
@@ -169,9 +159,9 @@ def fleet_master_key(
         # O_EXCL: an existing key (and every secret it protects) is never replaced
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     except FileExistsError:
-        raise CliError(f"{out} exists: a master key is never overwritten", 2) from None
+        fail(f"{out} exists: a master key is never overwritten", Code.BAD_INPUT)
     except OSError as exc:
-        raise CliError(f"cannot create {out}: {exc.strerror}", 2) from None
+        fail(f"cannot create {out}: {exc.strerror}", Code.BAD_INPUT)
     with os.fdopen(fd, "wb") as f:
         f.write(key + b"\n")
         f.flush()
@@ -203,7 +193,7 @@ def fleet_admin_create(
                           full_name=full_name)
     except Exception as exc:  # the fleet's Conflict / ValidationError carry the message
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CliError(f"cannot create the admin: {first}", 2) from None
+        fail(f"cannot create the admin: {first}", Code.BAD_INPUT)
     Console().print(f"admin [bold]{op.email}[/] created")
 
 
@@ -227,7 +217,7 @@ def pi_image_build() -> None:
     try:
         image = ensure_image()
     except ImageError as exc:
-        raise CliError(f"cannot build the Pi image: {exc}", 2) from None
+        fail(f"cannot build the Pi image: {exc}", Code.BAD_INPUT)
     m = image.manifest
     how = ("built" if time.monotonic() - t0 > m["build_seconds"] / 2
            else f"from the cache, built {m['built_at']}")
@@ -251,12 +241,12 @@ def pi_image_audit(
     from tools.pi_image.wheels import download
 
     if not requirements.is_file():
-        raise CliError(f"no such requirements file: {requirements}", 2)
+        fail(f"no such requirements file: {requirements}", Code.BAD_INPUT)
     with tempfile.TemporaryDirectory(prefix="pi-audit-") as tmp:
         try:
             found = download(requirements, Path(tmp) / "wheels", BOOKWORM, Path(tmp) / "pip.log")
         except ImageError as exc:
-            raise CliError(f"{requirements}: {exc}", 4) from None
+            fail(f"{requirements}: {exc}", Code.BOARD)
     Console().print(f"{requirements}: {len(found)} packages, each with a wheel for the Pi")
 
 
@@ -284,13 +274,13 @@ def demo(
 
     from protocol.zones import ZonesError, load_zones_file
     from tools.demo import DemoOptions, run_demo
-    from tools.fleet_api import FleetApiError
+    from tools.fleet_client import FleetApiError
 
     if zones is not None:
         try:  # before anything starts
             load_zones_file(zones)
         except ZonesError as exc:
-            raise CliError(str(exc), 2) from None
+            fail(str(exc), Code.BAD_INPUT)
     try:
         result = run_demo(
             DemoOptions(
@@ -305,7 +295,7 @@ def demo(
         )
     except (RuntimeError, OSError, FleetApiError, httpx.HTTPError) as exc:
         # every part it started is stopped by now (run_demo's finally blocks)
-        raise CliError(f"the demo could not run: {exc}", 1) from None
+        fail(f"the demo could not run: {exc}", Code.FAILED)
     Console().print(
         f"[bold]demo finished[/]: {result['nodes_started']} nodes, "
         f"{result['readings_accepted']} readings accepted, "
@@ -316,15 +306,6 @@ def demo(
 def main() -> None:
     try:
         app()
-    except CliError as exc:
-        # one line whatever the terminal's width (soft_wrap), the message as written (no
-        # markup or highlighting inside it: a path may hold brackets)
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        sys.exit(exc.code)
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()
+        sys.exit(int(Code.INTERRUPTED))

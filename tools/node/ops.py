@@ -24,25 +24,24 @@ from rich.progress import (
 )
 
 from gateway.config import ConfigError, load_settings
-from tools.board import (
+from tools.fleet_client import ClaimedNode, claim
+from tools.node.board import (
     MAX_FIRMWARE_BYTES,
     Board,
     BoardError,
     check_firmware_image,
     esptool_write,
 )
-from tools.bundle import firmware_files
-from tools.bundle_check import check_bundle, load_bundle_dir, shadowed_by
-from tools.emulated_board import EmulatedError, check_off, powered
-from tools.fleet_api import ClaimedNode, FleetApiError, claim
-from tools.node_monitor import (
+from tools.node.emulated import EmulatedError, check_off, powered
+from tools.node.kinds import KINDS
+from tools.node.monitor import (
     Event,
     broker_login,
     gateway_credentials,
     provisioning_credentials,
 )
-from tools.node_monitor import monitor as watch
-from tools.provisioning import (
+from tools.node.monitor import monitor as watch
+from tools.node.provisioning import (
     ProvisioningError,
     check_writable_dir,
     claim_code_from,
@@ -51,26 +50,16 @@ from tools.provisioning import (
     sensors_from_json,
     write_private,
 )
-from tools.selftest_report import SelftestReport, parse_selftest, selftest_code
-from tools.territory import KINDS
+from tools.node.selftest import SelftestReport, parse_selftest, selftest_code
+from tools.release.bundle import firmware_files
+from tools.release.bundle_check import check_bundle, load_bundle_dir, shadowed_by
 
-__all__ = ["EmulatedError", "flash", "fleet_message", "monitor", "powered", "provision",
+__all__ = ["EmulatedError", "flash", "monitor", "powered", "provision",
            "selftest"]
 
 err = Console(stderr=True, highlight=False)
 _MAX_SENSOR_FILE = 64 * 1024
 _SELFTEST_EXTRA_S = 60.0  # sensors and Wi-Fi, on top of the wait for the gateway
-
-
-def fleet_message(exc: FleetApiError) -> str:
-    if exc.status_code == 403:
-        return ("the fleet refused the claim code: unknown, already used or expired "
-                "(ask an operator for a new label)")
-    if exc.status_code == 422:
-        return "the fleet did not accept the claim code (20 letters and digits)"
-    if exc.status_code is None:
-        return f"{exc} (check --fleet and the network)"
-    return str(exc)
 
 
 def _progress(quiet: bool) -> Progress:

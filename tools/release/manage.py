@@ -16,7 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -31,8 +30,8 @@ from protocol.manifest import (
     sign_body,
 )
 from protocol.release_bundle import pack, unpack, verify_bundle
-from tools import bundle, bundle_check
-from tools.fleet_api import API, FleetApiError, _check
+from tools.fleet_client import FleetClient
+from tools.release import bundle, bundle_check
 
 __all__ = [
     "ARCH",
@@ -298,19 +297,9 @@ def sign(path: Path, key: rsa.RSAPrivateKey, out: Path | None = None) -> Manifes
     return checked.manifest
 
 
-def _client(fleet: str, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=fleet.rstrip("/"), timeout=60, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
 def _post(fleet: str, token: str, path: str, what: str, **kw: object) -> dict[str, object]:
-    with _client(fleet, token) as client:
-        try:
-            r = client.post(API + path, **kw)  # type: ignore[arg-type]
-        except httpx.HTTPError as exc:
-            raise FleetApiError(f"{what}: fleet unreachable at {fleet} ({exc})") from None
-        result: dict[str, object] = _check(r, what)
+    with FleetClient(fleet, token, timeout=60) as client:
+        result: dict[str, object] = client.call("POST", path, what, **kw)
         return result
 
 

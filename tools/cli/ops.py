@@ -2,7 +2,7 @@
 ``gateways``, ``tokens`` (docs/cli.md, "The operator's commands").
 
 Everything local (files, output paths, values) is checked before the fleet is called; errors
-are one line on stderr with the exit codes of ``tools/cli_errors.py`` (2 bad input, 3 the
+are one line on stderr with the exit codes of ``tools/cli/errors.py`` (2 bad input, 3 the
 fleet said no or is unreachable). Lists are tables, or JSON with ``--json``.
 """
 
@@ -21,10 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tools.cli_errors import Code, fail
-from tools.fleet_api import FleetApiError
-from tools.ops_client import OpsClient, check_fleet_url
-from tools.ops_client import login as fleet_login
+from tools.cli.errors import Code, errors, fail
+from tools.fleet_client import FleetClient, check_fleet_url
+from tools.fleet_client import login as fleet_login
 
 __all__ = [
     "claim_codes_app",
@@ -50,17 +49,8 @@ TokenOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
 
 
-def _message(exc: FleetApiError) -> str:
-    if exc.status_code is None:
-        return f"{exc} (check --fleet and the network)"
-    if exc.status_code == 401:
-        return (f"{exc} (the token is wrong, expired or revoked: "
-                "make one with territoire login)")
-    return str(exc)
-
-
 @contextlib.contextmanager
-def _fleet(fleet: str | None, token: str | None) -> Iterator[OpsClient]:
+def _fleet(fleet: str | None, token: str | None) -> Iterator[FleetClient]:
     """A client for the fleet; the fleet's refusals become one line and exit 3."""
     if not fleet:
         fail("no fleet address: --fleet URL or env TERRITOIRE_FLEET_URL", Code.BAD_INPUT)
@@ -71,11 +61,8 @@ def _fleet(fleet: str | None, token: str | None) -> Iterator[OpsClient]:
         url = check_fleet_url(fleet)
     except ValueError as exc:
         fail(str(exc), Code.BAD_INPUT)
-    try:
-        with OpsClient(url, token) as client:
-            yield client
-    except FleetApiError as exc:
-        fail(_message(exc), Code.FLEET)
+    with errors(), FleetClient(url, token) as client:
+        yield client
 
 
 def _print_json(value: Any) -> None:
@@ -168,10 +155,8 @@ def login(
             fail(f"--password-file {password_file}: cannot read it ({exc})", Code.BAD_INPUT)
     else:
         password = typer.prompt("password", hide_input=True)
-    try:
+    with errors():
         created = fleet_login(url, email, password, name=name, ttl_days=ttl_days)
-    except FleetApiError as exc:
-        fail(_message(exc), Code.FLEET)
     if as_json:
         _print_json(created)
         return
@@ -192,7 +177,7 @@ _LABEL_SUFFIXES = (".svg", ".pdf")
 
 
 def _labels_bytes(path: Path, rows: Sequence[dict[str, Any]]) -> bytes:
-    from tools import labels
+    from tools.node import labels
 
     sheet = [labels.Label(r["code"], tuple(x for x in (
         r.get("node_id") or "", f"zone {r['zone_id']}", f"profil {r['profile_id']}",

@@ -1,4 +1,5 @@
-"""A small emulated territory: node kinds, their emulated boards and their configuration.
+"""A small emulated territory: nodes of the standard kinds (``tools/node/kinds.py``) laid out
+over zones, and the fleet's sensor profile of each kind.
 
 Used by ``territoire demo`` and by the hardware-in-the-loop tests to lay out emulated ESP32
 nodes over a territory's zones (by default Angers' quartiers, ``data/zones/``) with a realistic
@@ -13,63 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from protocol.zones import Zone, load_zones_file
+from tools.node.kinds import KINDS, NodeKind
 
 __all__ = ["DEMO_ZONES_FILE", "KINDS", "NodeKind", "NodePlan", "plan_nodes", "zones",
            "zones_file"]
 
 # the demo's zones, in the repository (approximate boundaries: the file says how they were made)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_ZONES_FILE = REPO / "data" / "zones" / "angers-quartiers.geojson"
 
-
-@dataclass(frozen=True)
-class NodeKind:
-    name: str
-    board: dict[str, Any]  # emulated hardware attached to the board
-    sensors: list[dict[str, Any]]  # the node configuration's sensor list
-    battery: bool  # powered by battery: reports its voltage
-
-
-_BME = {"kind": "bme280", "i2c": 0, "scl": 22, "sda": 21, "addr": 118}
-_BAT = {"kind": "battery", "pin": 35, "ratio": 2.0}
-_I2C = {"0": {"scl": 22, "sda": 21, "devices": {"118": "bme280"}}}
-
-KINDS: dict[str, NodeKind] = {
-    k.name: k
-    for k in (
-        NodeKind("weather", {"i2c": _I2C, "adc": {"35": "battery"}}, [_BME, _BAT], True),
-        NodeKind(
-            "air",
-            {"i2c": _I2C, "uart": {"1": "pms5003"}},
-            [_BME, {"kind": "pms5003", "uart": 1, "tx": 17, "rx": 16}],
-            False,
-        ),
-        NodeKind(
-            "noise",
-            {"i2s": {"0": "mic"}},
-            [{"kind": "mic", "i2s": 0, "sck": 14, "ws": 15, "sd": 32, "rate": 16000, "bursts": 2}],
-            False,
-        ),
-        NodeKind(
-            "people",
-            {"ble": "pedestrians", "adc": {"35": "battery"}},
-            [{"kind": "people", "rssi_min": -85, "scan_ms": 1000}, _BAT],
-            True,
-        ),
-        NodeKind(
-            "bin",
-            {"ultrasonic": {"trig": 5, "echo": 18}, "adc": {"35": "battery"}},
-            [{"kind": "bin", "trig": 5, "echo": 18, "depth_cm": 120}, _BAT],
-            True,
-        ),
-        NodeKind(
-            "soil",
-            {"adc": {"34": "soil", "35": "battery"}},
-            [{"kind": "soil", "pin": 34, "dry": 52000, "wet": 24000}, _BAT],
-            True,
-        ),
-    )
-}
 
 # the demo's mix, zone by zone: enough air-quality and weather nodes per quartier for their
 # cells to pass small-count suppression (3 distinct nodes), plus one of each other kind

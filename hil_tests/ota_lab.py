@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -27,12 +26,13 @@ from gateway.config import load_settings
 from gateway.fleet_client import Identity
 from gateway.service import Gateway
 from gateway.store import NodeRecord
+from hil_tests import prometheus
+from hil_tests.fleet_standin import FleetStandIn, Release
 from protocol import manifest as mf
 from protocol.credentials import mqtt_password
-from tools.bundle import FIRMWARE_DIR, ROOT_FILES, firmware_files, node_config
+from tools.demo.territory import plan_nodes
 from tools.emulator import EmulatedNode
-from tools.fleet_standin import FleetStandIn, Release
-from tools.territory import plan_nodes
+from tools.release.bundle import FIRMWARE_DIR, ROOT_FILES, firmware_files, node_config
 
 __all__ = [
     "BOOTED",
@@ -105,13 +105,7 @@ def build_release(
 
 def gateway_metrics(http_port: int) -> dict[str, float]:
     """The gateway's Prometheus text as {series: value}."""
-    text = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=10).text
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
+    return prometheus.scrape(http_port)
 
 
 def wait_for(
@@ -229,7 +223,7 @@ def lab(
         log = workdir / "gateway.log"
         with log.open("ab") as out:
             procs.append(
-                subprocess.Popen(  # noqa: S603 - our CLI
+                subprocess.Popen(
                     [sys.executable, "-m", "tools.cli", "gateway", "run", "--config", str(conf)],
                     cwd=REPO,
                     stdout=out,

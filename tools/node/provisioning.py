@@ -19,9 +19,9 @@ from protocol.codec import valid_node_id
 from protocol.credentials import mqtt_password
 from protocol.node_config import HARDWARE, NodeConfigError, validate
 from protocol.node_config import SENSOR_KINDS as _KINDS
-from tools.bundle import node_config
-from tools.fleet_api import ClaimedNode
-from tools.territory import KINDS
+from tools.fleet_client import ClaimedNode
+from tools.node.kinds import KINDS
+from tools.release.bundle import node_config
 
 __all__ = [
     "SENSOR_KINDS",

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from tools.cli_errors import Code, errors, fail
+from tools.cli.errors import Code, errors, fail
 
 if TYPE_CHECKING:
-    from tools.node_monitor import Event
-    from tools.selftest_report import SelftestReport
+    from tools.node.monitor import Event
+    from tools.node.selftest import SelftestReport
 
 __all__ = ["node_app"]
 
@@ -82,7 +82,7 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
     --fleet https://fleet.angers.example --gateway-host gw-centre.local --wifi-ssid capteurs
     """
     with errors():
-        from tools import node_ops
+        from tools.node import ops as node_ops
 
         path, doc = node_ops.provision(
             code=code, fleet=fleet, gateway_host=gateway_host, gateway_port=gateway_port,
@@ -131,7 +131,7 @@ def flash(
         fail("--micropython-firmware is for a real board: the emulated board runs the "
               "MicroPython unix VM", Code.BAD_INPUT)
     with errors():
-        from tools import node_ops
+        from tools.node import ops as node_ops
 
         result = node_ops.flash(config=config, port=port, emulated=emulated,
                                 firmware=micropython_firmware, bundle_dir=bundle,
@@ -144,7 +144,7 @@ def flash(
         out.print(f"flashed [bold]{result['node_id']}[/]: {result['files']} files, "
                   f"{result['bytes']} bytes in {result['seconds']['copy']:.1f} s")
         if report is not None:
-            from tools.cli_render import render_selftest
+            from tools.cli.render import render_selftest
 
             render_selftest(report)
     if report is not None and not report.passed:
@@ -166,7 +166,7 @@ def selftest_cmd(
     """
     _target(port, emulated)
     with errors():
-        from tools import node_ops
+        from tools.node import ops as node_ops
 
         report = node_ops.selftest(port=port, emulated=emulated, timeout_s=timeout)
     if report.node_id not in (None, node):
@@ -174,7 +174,7 @@ def selftest_cmd(
     if as_json:
         print(json.dumps(report.as_json()))
     else:
-        from tools.cli_render import render_selftest
+        from tools.cli.render import render_selftest
 
         render_selftest(report)
     if not report.passed:
@@ -200,13 +200,13 @@ def monitor_cmd(
     Example: territoire node monitor ang-0007 --gateway-config /etc/territoire/gateway.toml
     """
 
-    from tools.cli_render import render_event
+    from tools.cli.render import render_event
 
     def show(e: Event) -> None:
         render_event(e, as_json=as_json)
 
     with errors():
-        from tools import node_ops
+        from tools.node import ops as node_ops
 
         seen = node_ops.monitor(node=node, gateway_config=gateway_config, config=config,
                                 show=show, count=count, duration=duration, quiet=as_json)
@@ -229,7 +229,7 @@ def emulate(
 
     Example: territoire node emulate nodes/ang-0007.emu  (then: mpremote connect /dev/pts/N)
     """
-    from tools import node_ops
+    from tools.node import ops as node_ops
 
     with errors(), node_ops.powered(directory) as node:
         out.print(f"node {directory.name} is on; serial port [bold]{node.serial_port}[/] "

@@ -35,11 +35,11 @@ from gateway.config import (
 from gateway.fleet_client import enroll
 from gateway.service import Gateway
 from protocol.credentials import mqtt_password
-from tools.bundle import firmware_files, node_config
+from tools.demo.local_fleet import LocalFleet
+from tools.demo.territory import NodePlan, plan_nodes, profile_for, zones, zones_file
 from tools.emulator import EmulatedNode
-from tools.fleet_api import ClaimedNode, FleetAdmin, claim
-from tools.fleet_process import LocalFleet
-from tools.territory import NodePlan, plan_nodes, profile_for, zones, zones_file
+from tools.fleet_client import ClaimedNode, FleetClient, claim
+from tools.release.bundle import firmware_files, node_config
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -52,7 +52,7 @@ class DemoOptions:
     workdir: Path | None = None
     interval_s: float = 5.0
     live: bool = True
-    zones_file: Path | None = None  # default: tools.territory.zones_file()
+    zones_file: Path | None = None  # default: tools.demo.territory.zones_file()
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _provision(
     fleet: LocalFleet, plans: list[NodePlan], zones_path: Path | None = None
 ) -> tuple[str, dict[str, ClaimedNode]]:
     """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
-    admin = FleetAdmin(fleet.url, fleet.token)
+    admin = FleetClient(fleet.url, fleet.token)
     try:
         known = {z.id: z for z in zones(zones_path)}
         for zone in sorted({p.zone for p in plans}):

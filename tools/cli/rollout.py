@@ -12,13 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from tools.cli_errors import Code
-from tools.cli_release import FleetOpt, TokenOpt, fail, out
-from tools.fleet_api import API, FleetApiError, _check
+from tools.cli.errors import Code, fail, fleet_message
+from tools.cli.release import FleetOpt, TokenOpt, out
+from tools.fleet_client import FleetApiError, FleetClient
 
 __all__ = ["changes", "parse_group", "rollout_app", "snapshot"]
 
@@ -30,15 +29,12 @@ _WINDOW = re.compile(r"^([0-9]{2}:[0-9]{2})-([0-9]{2}:[0-9]{2})$")
 
 
 def _api(fleet: str, token: str, method: str, path: str, what: str, **kw: Any) -> Any:
+    # not errors(): a Ctrl-C during a look ends `status --watch` (exit 0), not the command
     try:
-        with httpx.Client(
-            base_url=fleet.rstrip("/"), timeout=30, headers={"Authorization": f"Bearer {token}"}
-        ) as client:
-            return _check(client.request(method, API + path, **kw), what)
-    except httpx.HTTPError as exc:
-        fail(f"{what}: fleet unreachable at {fleet} ({exc})", Code.FLEET)
+        with FleetClient(fleet, token) as client:
+            return client.call(method, path, what, **kw)
     except FleetApiError as exc:
-        fail(str(exc), Code.FLEET)
+        fail(fleet_message(exc), Code.FLEET)
 
 
 def parse_group(text: str) -> dict[str, Any]:

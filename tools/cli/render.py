@@ -8,8 +8,8 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from tools.node_monitor import Event
-from tools.selftest_report import SelftestReport
+from tools.node.monitor import Event
+from tools.node.selftest import SelftestReport
 
 __all__ = ["render_event", "render_selftest"]
 

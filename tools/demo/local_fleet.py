@@ -16,7 +16,7 @@ import httpx
 
 from fleet.admin import create_admin
 from gateway.broker import free_port
-from tools.fleet_api import login_token
+from tools.fleet_client import login_token
 
 __all__ = ["LocalFleet"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.emulator import EmulatedNode, NodeError, nodedir
-from tools.territory import KINDS
+from tools.node.kinds import KINDS
 
 __all__ = ["EmulatedError", "check_off", "powered"]
 
