@@ -22,6 +22,7 @@ from protocol.node_config import SENSOR_KINDS as _KINDS
 from tools.fleet_client import ClaimedNode
 from tools.node.kinds import KINDS
 from tools.release.bundle import node_config
+from tools.writable import unwritable
 
 __all__ = [
     "SENSOR_KINDS",
@@ -206,16 +207,7 @@ def check_writable_dir(directory: Path, what: str) -> None:
     Probes with a real file in the nearest existing ancestor, creating no directory (a failed
     claim leaves nothing behind), rather than ``os.access``, which answers yes to root whatever
     the filesystem says (a read-only mount, a file where a directory should be)."""
-    existing = directory.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ProvisioningError(f"cannot write {what} in {directory}: {existing} is not a "
-                                "directory; choose another --out")
-    probe = existing / f".territoire-probe.{os.getpid()}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        raise ProvisioningError(f"cannot write {what} in {directory}: {exc.strerror}; choose "
-                                "another --out") from None
+    why = unwritable(directory)
+    if why is not None:
+        raise ProvisioningError(f"cannot write {what} in {directory}: {why}; choose another "
+                                "--out")

@@ -32,6 +32,7 @@ from protocol.manifest import (
 from protocol.release_bundle import pack, unpack, verify_bundle
 from tools.fleet_client import FleetClient
 from tools.release import bundle, bundle_check
+from tools.writable import unwritable
 
 __all__ = [
     "ARCH",
@@ -73,17 +74,9 @@ def check_writable(path: Path, *, force: bool = False, what: str = "--out") -> N
         raise ReleaseError(f"{what} {path} is a directory: give a file name")
     if path.exists() and not force:
         raise ReleaseError(f"{what} {path} exists: choose another path, or add --force")
-    where = path.parent
-    while not where.exists() and where != where.parent:
-        where = where.parent
-    if not where.is_dir():
-        raise ReleaseError(f"{what} {path}: {where} is not a directory")
-    try:
-        fd, probe = tempfile.mkstemp(dir=where, prefix=".territoire-probe-")
-    except OSError as exc:
-        raise ReleaseError(f"{what} {path}: cannot write in {where} ({exc.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
+    why = unwritable(path.parent)
+    if why is not None:
+        raise ReleaseError(f"{what} {path}: {why}")
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
