@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, col, select
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, NotFound
 from fleet.models import Profile, ProfileCreate, ProfileUpdate, Zone, ZoneCreate, ZoneUpdate
+from fleet.models.registry import ZoneBase
 
 __all__ = [
     "ZONE_IMPORT_FIELDS",
@@ -100,9 +101,10 @@ ZONE_IMPORT_FIELDS = ("name", "description", "lat", "lon", "boundary")
 
 
 def zone_import_plan(
-    existing: Mapping[str, Zone], zones: Sequence[ZoneCreate]
+    existing: Mapping[str, ZoneBase], zones: Sequence[ZoneCreate]
 ) -> list[tuple[ZoneCreate, ZoneAction]]:
-    """What importing ``zones`` does to each: created, updated (a field differs) or unchanged."""
+    """What importing ``zones`` does to each: created, updated (a field differs) or unchanged.
+    ``existing``: the database's zones, or the API's (the CLI's import asks the same)."""
     plan: list[tuple[ZoneCreate, ZoneAction]] = []
     for z in zones:
         old = existing.get(z.id)

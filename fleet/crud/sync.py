@@ -7,7 +7,6 @@ A cursor therefore never skips a change that commits later with a smaller number
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from fleet.core.crypto import SecretBox, node_secret_aad, seal_for_gateway
 from fleet.models import Gateway, Node, NodeKey, SyncEvent, SyncKey, SyncNode, SyncResponse, utcnow
+from protocol.sealed_secrets import sealed_to_text
 
 __all__ = [
     "GATEWAY_TABLE",
@@ -89,10 +89,6 @@ def note_node_change(session: Session, *, node_id: str, gateway_ids: Iterable[st
     session.flush()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def sync_page(
     session: Session,
     *,
@@ -147,6 +143,6 @@ def sync_page(
             secret = box.open(k.secret_enc, node_secret_aad(node_id, k.key_id))
             blob = seal_for_gateway(gateway.x25519_public_key, secret, node_id, k.key_id)
             expires = int(k.expires_at.timestamp()) if k.expires_at else None
-            sealed.append(SyncKey(key_id=k.key_id, expires_at=expires, sealed=_b64(blob)))
+            sealed.append(SyncKey(key_id=k.key_id, expires_at=expires, sealed=sealed_to_text(blob)))
         out.append(SyncNode(node_id=node_id, zone_id=node.zone_id, keys=sealed))
     return SyncResponse(cursor=new_cursor, more=more, reset=reset, nodes=out)

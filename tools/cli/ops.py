@@ -331,7 +331,8 @@ def zones_import(
     """
     from pydantic import ValidationError
 
-    from fleet.models import ZoneCreate
+    from fleet.crud.registry import ZONE_IMPORT_FIELDS, zone_import_plan
+    from fleet.models import ZoneCreate, ZonePublic
     from protocol.zones import ZonesError, load_zones_file
 
     try:
@@ -348,23 +349,16 @@ def zones_import(
              Code.BAD_INPUT)
     report: list[dict[str, Any]] = []
     with _fleet(fleet, token) as c:
-        existing = {z["id"]: z for z in c.all("/zones", "list zones")}
-        for z in zones:
+        existing = {z["id"]: ZonePublic.model_validate(z)
+                    for z in c.all("/zones", "list zones")}
+        for z, action in zone_import_plan(existing, zones):
             body = z.model_dump(mode="json")
-            old = existing.get(z.id)
-            fields = ("name", "description", "lat", "lon", "boundary")
-            if old is None:
-                action = "created"
-            elif all(old.get(k) == body[k] for k in fields):
-                action = "unchanged"
-            else:
-                action = "updated"
             if not dry_run and action == "created":
                 c.call("POST", "/zones", f"create zone {z.id} ({len(report)} done before)",
                        json=body)
             elif not dry_run and action == "updated":
                 c.call("PATCH", f"/zones/{z.id}", f"update zone {z.id} ({len(report)} done "
-                       "before)", json={k: body[k] for k in fields})
+                       "before)", json={k: body[k] for k in ZONE_IMPORT_FIELDS})
             report.append({**_zone_row(body), "action": action if not dry_run
                            else f"would be {action}"})
     if as_json:
