@@ -29,7 +29,7 @@ from protocol.verify import (
     CounterWindow,
     Duplicate,
     NodeCredentials,
-    Refused,
+    RefusedMessage,
     VerifyLimits,
     verify_reading,
 )
@@ -136,13 +136,13 @@ def verify_batch(
         elif isinstance(result, Duplicate):
             batch.duplicates += 1
             batch._ack(node_id)[0].append(result.reading.counter)
-        elif isinstance(result, Refused):
+        elif isinstance(result, RefusedMessage):
             _refuse_reading(batch, now, node_id, result, payload)
     return batch
 
 
 def _refuse_reading(
-    batch: Batch, now: float, node_id: str, result: Refused, payload: bytes
+    batch: Batch, now: float, node_id: str, result: RefusedMessage, payload: bytes
 ) -> None:
     _refuse(batch, now, node_id, result.reject, payload)
     if result.authentic and result.counter is not None:

@@ -129,7 +129,7 @@ class OtaRelay:
             self._refuse_release(t, "bad_hash", str(exc))
             return
         m = mf.verify_signed(raw, self.doc.keys)
-        if isinstance(m, mf.Refused):
+        if isinstance(m, mf.Refusal):
             self._refuse_release(t, m.reason, m.detail)
             return
         if (m.hardware, m.version, len(raw)) != (t.hw, t.ver, t.ml):

@@ -7,7 +7,7 @@ MicroPython: one modular exponentiation with e = 65537 (17 multiplications) inst
 hundreds of curve operations of Ed25519 (figures in docs/ota.md). The node compares the whole
 expected encoding rather than parsing the padding, so there is no padding parser to fool.
 
-Decoding never raises on input: it returns a :class:`Manifest` or a :class:`Refused` with a
+Decoding never raises on input: it returns a :class:`Manifest` or a :class:`Refusal` with a
 stable reason, the same labels the node reports.
 """
 
@@ -32,7 +32,7 @@ __all__ = [
     "MAX_TOTAL_BYTES",
     "FileEntry",
     "Manifest",
-    "Refused",
+    "Refusal",
     "check_installable",
     "encode_body",
     "file_entries",
@@ -58,7 +58,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
-class Refused:
+class Refusal:
     """Why a manifest or release is refused: ``reason`` is a stable label (docs/ota.md)."""
 
     reason: str
@@ -178,48 +178,48 @@ def sign_body(body: bytes, private_key: rsa.RSAPrivateKey) -> bytes:
     return body + b"\n" + key_id(private_key.public_key()).encode() + b" " + b64 + b"\n"
 
 
-def parse_signed(data: bytes) -> tuple[bytes, str, bytes] | Refused:
+def parse_signed(data: bytes) -> tuple[bytes, str, bytes] | Refusal:
     """(BODY, KID, SIGNATURE) of a signed manifest, without checking the signature."""
     if len(data) > MAX_MANIFEST_BYTES:
-        return Refused("too_large", f"manifest of {len(data)} bytes")
+        return Refusal("too_large", f"manifest of {len(data)} bytes")
     parts = data.split(b"\n")
     if len(parts) != 3 or parts[2] != b"":
-        return Refused("malformed", "expected BODY, signature line, final newline")
+        return Refusal("malformed", "expected BODY, signature line, final newline")
     body, sig_line = parts[0], parts[1]
     kid_b, _, sig_b64 = sig_line.partition(b" ")
     try:
         kid = kid_b.decode("ascii")
         sig = base64.urlsafe_b64decode(sig_b64 + b"=" * (-len(sig_b64) % 4))
     except (UnicodeDecodeError, ValueError):
-        return Refused("malformed", "signature line is not KID base64url")
+        return Refusal("malformed", "signature line is not KID base64url")
     if not _KID.match(kid) or len(sig) != RSA_BITS // 8:
-        return Refused("malformed", "bad key id or signature length")
+        return Refusal("malformed", "bad key id or signature length")
     return body, kid, sig
 
 
-def verify_signed(data: bytes, keys: Mapping[str, rsa.RSAPublicKey]) -> Manifest | Refused:
+def verify_signed(data: bytes, keys: Mapping[str, rsa.RSAPublicKey]) -> Manifest | Refusal:
     """Check the signature against the trusted keys by id, then the body's shape."""
     parsed = parse_signed(data)
-    if isinstance(parsed, Refused):
+    if isinstance(parsed, Refusal):
         return parsed
     body, kid, sig = parsed
     key = keys.get(kid)
     if key is None:
-        return Refused("unknown_key", f"key {kid} is not trusted")
+        return Refusal("unknown_key", f"key {kid} is not trusted")
     try:
         key.verify(sig, body, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
-        return Refused("bad_signature", f"signature by {kid} does not match")
+        return Refusal("bad_signature", f"signature by {kid} does not match")
     return _decode_body(body, kid, hashlib.sha256(data).hexdigest())
 
 
-def _decode_body(body: bytes, kid: str, digest: str) -> Manifest | Refused:
+def _decode_body(body: bytes, kid: str, digest: str) -> Manifest | Refusal:
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return Refused("malformed", "body is not JSON")
+        return Refusal("malformed", "body is not JSON")
     if not isinstance(obj, dict) or obj.get("v") != FORMAT:
-        return Refused("malformed", "not a version 1 manifest")
+        return Refusal("malformed", "not a version 1 manifest")
     ver, hw, raw_files = obj.get("ver"), obj.get("hw"), obj.get("files")
     sv, exp, made = obj.get("sv"), obj.get("exp"), obj.get("made")
     if not (
@@ -229,9 +229,9 @@ def _decode_body(body: bytes, kid: str, digest: str) -> Manifest | Refused:
         and isinstance(exp, int)
         and isinstance(made, int)
     ) or any(isinstance(x, bool) for x in (sv, exp, made)):
-        return Refused("malformed", "field types")
+        return Refusal("malformed", "field types")
     if not isinstance(raw_files, list):
-        return Refused("malformed", "files is not a list")
+        return Refusal("malformed", "files is not a list")
     files: list[FileEntry] = []
     for item in raw_files:
         if not (
@@ -241,7 +241,7 @@ def _decode_body(body: bytes, kid: str, digest: str) -> Manifest | Refused:
             and type(item[1]) is int
             and isinstance(item[2], str)
         ):
-            return Refused("malformed", "file entry is not [path, size, sha256]")
+            return Refusal("malformed", "file entry is not [path, size, sha256]")
         files.append(FileEntry(item[0], item[1], item[2]))
     try:
         canonical = encode_body(
@@ -253,9 +253,9 @@ def _decode_body(body: bytes, kid: str, digest: str) -> Manifest | Refused:
             files=files,
         )
     except ValueError as exc:
-        return Refused("malformed", str(exc))
+        return Refusal("malformed", str(exc))
     if canonical != body:
-        return Refused("malformed", "body is not in canonical form")
+        return Refusal("malformed", "body is not in canonical form")
     return Manifest(ver, hw, sv, exp, made, tuple(files), kid, body, digest)
 
 
@@ -266,15 +266,15 @@ def check_installable(
     running_version: str,
     min_secure_version: int,
     now: int,
-) -> Refused | None:
+) -> Refusal | None:
     """The node's rules beyond the signature, in the order the node applies them."""
     if manifest.hardware != hardware:
-        return Refused("wrong_hw", f"built for {manifest.hardware}, this node is {hardware}")
+        return Refusal("wrong_hw", f"built for {manifest.hardware}, this node is {hardware}")
     if manifest.expires <= now:
-        return Refused("expired", f"expired at {manifest.expires}")
+        return Refusal("expired", f"expired at {manifest.expires}")
     running = parse_version(running_version) or (0, 0, 0)
     if (parse_version(manifest.version) or (0, 0, 0)) <= running:
-        return Refused("downgrade", f"{manifest.version} is not newer than {running_version}")
+        return Refusal("downgrade", f"{manifest.version} is not newer than {running_version}")
     if manifest.secure_version < min_secure_version:
-        return Refused("secver", f"secure version {manifest.secure_version} < {min_secure_version}")
+        return Refusal("secver", f"secure version {manifest.secure_version} < {min_secure_version}")
     return None

@@ -4,7 +4,7 @@ signed manifest; ``manifest.body`` before signing) and ``files/<path>`` for ever
 Pure functions of bytes, shared by the release tool (build, sign) and the fleet (upload).
 Reading is bounded before anything is parsed: the archive's size, its member count, each
 member's size; only regular files with relative slot paths are accepted (no links, no
-``..``, no absolute names). A refusal is a :class:`protocol.manifest.Refused` with a stable
+``..``, no absolute names). A refusal is a :class:`protocol.manifest.Refusal` with a stable
 reason, never an exception.
 """
 
@@ -23,7 +23,7 @@ from protocol.manifest import (
     MAX_FILES,
     MAX_MANIFEST_BYTES,
     Manifest,
-    Refused,
+    Refusal,
     verify_signed,
 )
 
@@ -86,30 +86,30 @@ def _member_limit(name: str) -> int:
     return MAX_MANIFEST_BYTES if name in (SIGNED_NAME, BODY_NAME) else MAX_FILE_BYTES
 
 
-def unpack(data: bytes) -> Bundle | Refused:
+def unpack(data: bytes) -> Bundle | Refusal:
     """The members of a bundle, each bounded; refuses anything but a plain, small tar."""
     if len(data) > MAX_BUNDLE_BYTES:
-        return Refused("too_large", f"bundle of {len(data)} bytes (at most {MAX_BUNDLE_BYTES})")
+        return Refusal("too_large", f"bundle of {len(data)} bytes (at most {MAX_BUNDLE_BYTES})")
     found: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
             for count, info in enumerate(tar, start=1):
                 if count > MAX_FILES + 2:
-                    return Refused("malformed", f"more than {MAX_FILES + 2} members")
+                    return Refusal("malformed", f"more than {MAX_FILES + 2} members")
                 problem = _member_problem(info, found)
                 if problem:
-                    return Refused("malformed", problem)
+                    return Refusal("malformed", problem)
                 if info.size > _member_limit(info.name):
-                    return Refused("too_large", f"{info.name}: {info.size} bytes")
+                    return Refusal("too_large", f"{info.name}: {info.size} bytes")
                 f = tar.extractfile(info)
                 if f is None:
-                    return Refused("malformed", f"{info.name}: not a regular file")
+                    return Refusal("malformed", f"{info.name}: not a regular file")
                 found[info.name] = f.read(info.size)
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:  # UnicodeError is one
-        return Refused("malformed", f"not a tar archive ({type(exc).__name__})")
+        return Refusal("malformed", f"not a tar archive ({type(exc).__name__})")
     files = {n[len(FILES_PREFIX) :]: d for n, d in found.items() if n.startswith(FILES_PREFIX)}
     if not files:
-        return Refused("malformed", "the bundle holds no files/")
+        return Refusal("malformed", "the bundle holds no files/")
     return Bundle(found.get(SIGNED_NAME), found.get(BODY_NAME), files)
 
 
@@ -126,26 +126,26 @@ def _member_problem(info: tarfile.TarInfo, found: Mapping[str, bytes]) -> str:
     return ""
 
 
-def verify_bundle(data: bytes, keys: Mapping[str, rsa.RSAPublicKey]) -> VerifiedBundle | Refused:
+def verify_bundle(data: bytes, keys: Mapping[str, rsa.RSAPublicKey]) -> VerifiedBundle | Refusal:
     """A bundle whose manifest is signed by one of ``keys`` and whose files are exactly the
     manifest's, byte for byte (size and SHA-256)."""
     bundle = unpack(data)
-    if isinstance(bundle, Refused):
+    if isinstance(bundle, Refusal):
         return bundle
     if bundle.manifest is None:
-        return Refused("unsigned", "the bundle has no signed manifest (territoire release sign)")
+        return Refusal("unsigned", "the bundle has no signed manifest (territoire release sign)")
     manifest = verify_signed(bundle.manifest, keys)
-    if isinstance(manifest, Refused):
+    if isinstance(manifest, Refusal):
         return manifest
     listed = {f.path: f for f in manifest.files}
     if set(listed) != set(bundle.files):
         missing = sorted(set(listed) - set(bundle.files))
         extra = sorted(set(bundle.files) - set(listed))
-        return Refused(
+        return Refusal(
             "malformed", f"files differ from the manifest: missing {missing}, extra {extra}"
         )
     for path, entry in listed.items():
         content = bundle.files[path]
         if len(content) != entry.size or hashlib.sha256(content).hexdigest() != entry.sha256:
-            return Refused("bad_hash", f"{path} does not match its manifest entry")
+            return Refusal("bad_hash", f"{path} does not match its manifest entry")
     return VerifiedBundle(manifest, bundle.manifest, dict(bundle.files))

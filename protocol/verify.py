@@ -25,7 +25,7 @@ __all__ = [
     "CounterWindow",
     "Duplicate",
     "NodeCredentials",
-    "Refused",
+    "RefusedMessage",
     "VerifyLimits",
     "verify_reading",
 ]
@@ -91,8 +91,8 @@ class Duplicate:
 
 
 @dataclass(frozen=True, slots=True)
-class Refused:
-    """A rejection. ``authentic`` says the MAC was valid: the node itself sent it and may be
+class RefusedMessage:
+    """A message the verifier refused, with what it knows of it. ``authentic`` says the MAC was valid: the node itself sent it and may be
     told (by a refusal in its acknowledgement) to drop it; otherwise it is answered with silence."""
 
     reject: Reject
@@ -112,59 +112,59 @@ def verify_reading(
     window: CounterWindow,
     now: float,
     limits: VerifyLimits,
-) -> Accepted | Duplicate | Refused:
+) -> Accepted | Duplicate | RefusedMessage:
     """Verify one reading published on ``territoire/v1/node/<topic_node>/reading``."""
     parts = split_signed(message)
     if isinstance(parts, Reject):
-        return Refused(parts, topic_node)
+        return RefusedMessage(parts, topic_node)
     body, mac = parts
     if creds is None:
-        return Refused(Reject("unknown_node", topic_node), topic_node)
+        return RefusedMessage(Reject("unknown_node", topic_node), topic_node)
     if creds.revoked:
-        return Refused(Reject("revoked_node", topic_node), topic_node)
+        return RefusedMessage(Reject("revoked_node", topic_node), topic_node)
     obj = parse_body(body)
     if isinstance(obj, Reject):
-        return Refused(obj, topic_node)
+        return RefusedMessage(obj, topic_node)
     key_id = obj.get("k")
     secret = creds.keys.get(key_id) if isinstance(key_id, int) else None
     if secret is None:
-        return Refused(Reject("unknown_key", f"key id {key_id!r}"), topic_node)
+        return RefusedMessage(Reject("unknown_key", f"key id {key_id!r}"), topic_node)
     if not mac_matches(secret, body, mac):
-        return Refused(Reject("bad_mac"), topic_node)
+        return RefusedMessage(Reject("bad_mac"), topic_node)
     # From here the node itself sent the message (only it and we hold the secret).
     reading = decode_reading(obj)
     counter = obj.get("c") if isinstance(obj.get("c"), int) else None
     if isinstance(reading, Reject):
-        return Refused(reading, topic_node, counter, authentic=counter is not None)
+        return RefusedMessage(reading, topic_node, counter, authentic=counter is not None)
     if reading.node_id != topic_node:
         # The broker's ACL already stops this; checked again so the topic cannot lie.
-        return Refused(Reject("topic_mismatch", reading.node_id), topic_node, None)
+        return RefusedMessage(Reject("topic_mismatch", reading.node_id), topic_node, None)
     status = window.classify(reading.counter)
     if status == "duplicate":
         return Duplicate(reading)
     if status == "old":
-        return Refused(
+        return RefusedMessage(
             Reject("replayed_counter", f"{reading.counter} <= {window.high}"),
             topic_node,
             reading.counter,
             authentic=True,
         )
     if reading.t == 0:
-        return Refused(
+        return RefusedMessage(
             Reject("untimed", "node did not know the time"),
             topic_node,
             reading.counter,
             authentic=True,
         )
     if reading.t > now + limits.future_skew_s:
-        return Refused(
+        return RefusedMessage(
             Reject("clock_skew", f"t={reading.t} ahead of {int(now)}"),
             topic_node,
             reading.counter,
             authentic=True,
         )
     if reading.t < now - limits.max_age_s:
-        return Refused(
+        return RefusedMessage(
             Reject("too_old", f"t={reading.t}"), topic_node, reading.counter, authentic=True
         )
     return Accepted(reading)

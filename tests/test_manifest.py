@@ -51,7 +51,7 @@ def test_signed_manifest_round_trips_with_its_files() -> None:
 
 def test_key_not_trusted_is_refused_as_unknown_key() -> None:
     refused = mf.verify_signed(_signed(), _keys(2))
-    assert isinstance(refused, mf.Refused)
+    assert isinstance(refused, mf.Refusal)
     assert refused.reason == "unknown_key"
 
 
@@ -59,7 +59,7 @@ def test_changed_body_byte_is_refused_as_bad_signature() -> None:
     data = bytearray(_signed())
     data[data.index(b"0.2.0")] = ord("9")
     refused = mf.verify_signed(bytes(data), _keys(1))
-    assert isinstance(refused, mf.Refused)
+    assert isinstance(refused, mf.Refusal)
     assert refused.reason == "bad_signature"
 
 
@@ -69,14 +69,14 @@ def test_signature_by_another_key_under_a_trusted_id_is_refused() -> None:
         mf.key_id(_key(2).public_key()).encode(), kid.encode()
     )
     refused = mf.verify_signed(forged, _keys(1))
-    assert isinstance(refused, mf.Refused)
+    assert isinstance(refused, mf.Refusal)
     assert refused.reason == "bad_signature"
 
 
 def test_unsigned_body_is_refused_as_malformed() -> None:
     body = _signed().split(b"\n")[0]
     refused = mf.verify_signed(body, _keys(1))
-    assert isinstance(refused, mf.Refused)
+    assert isinstance(refused, mf.Refusal)
     assert refused.reason == "malformed"
 
 
@@ -139,7 +139,7 @@ def test_node_rules_refuse_wrong_hw_expired_downgrade_and_old_secver(
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2048))
 def test_parser_never_raises_and_never_accepts_noise(data: bytes) -> None:
-    assert isinstance(mf.verify_signed(data, _keys(1)), mf.Refused)
+    assert isinstance(mf.verify_signed(data, _keys(1)), mf.Refusal)
 
 
 @settings(max_examples=200, deadline=None)
@@ -150,4 +150,4 @@ def test_any_single_byte_change_is_refused(position: int, value: int) -> None:
     if data[i] == value:
         return
     data[i] = value
-    assert isinstance(mf.verify_signed(bytes(data), _keys(1)), mf.Refused)
+    assert isinstance(mf.verify_signed(bytes(data), _keys(1)), mf.Refusal)

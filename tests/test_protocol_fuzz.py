@@ -12,7 +12,7 @@ from protocol.verify import (
     CounterWindow,
     Duplicate,
     NodeCredentials,
-    Refused,
+    RefusedMessage,
     VerifyLimits,
     verify_reading,
 )
@@ -35,7 +35,7 @@ metric_values = st.sampled_from(sorted(METRICS)).flatmap(
 @settings(max_examples=500)
 def test_arbitrary_bytes_never_raise_and_are_never_accepted(data: bytes) -> None:
     result = verify_reading("ang-0001", data, CREDS, CounterWindow(), NOW, VerifyLimits())
-    assert isinstance(result, Refused)
+    assert isinstance(result, RefusedMessage)
 
 
 @given(st.text(max_size=600))
@@ -43,7 +43,7 @@ def test_arbitrary_bytes_never_raise_and_are_never_accepted(data: bytes) -> None
 def test_arbitrary_text_with_a_forged_mac_is_refused(body: str) -> None:
     forged = body.encode() + b" " + b"A" * 43
     result = verify_reading("ang-0001", forged, CREDS, CounterWindow(), NOW, VerifyLimits())
-    assert isinstance(result, Refused)
+    assert isinstance(result, RefusedMessage)
 
 
 @given(
@@ -63,7 +63,7 @@ def test_any_single_bit_flip_of_a_valid_reading_is_refused(
     assert isinstance(ok, Accepted)
     msg[flip % len(msg)] ^= 1 << bit
     result = verify_reading("ang-0001", bytes(msg), CREDS, CounterWindow(), NOW, VerifyLimits())
-    assert isinstance(result, Refused)
+    assert isinstance(result, RefusedMessage)
 
 
 @given(st.dictionaries(st.text(max_size=8), st.none() | st.integers() | st.text(max_size=8)
@@ -77,7 +77,7 @@ def test_signed_nonsense_is_refused_not_raised(obj: dict[str, object]) -> None:
         return
     msg = sign(SECRET, body)
     result = verify_reading("ang-0001", msg, CREDS, CounterWindow(), NOW, VerifyLimits())
-    assert isinstance(result, Refused)
+    assert isinstance(result, RefusedMessage)
 
 
 @given(st.lists(st.integers(1, 5000), min_size=1, max_size=200))

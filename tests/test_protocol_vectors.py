@@ -24,7 +24,7 @@ from protocol.verify import (
     Accepted,
     CounterWindow,
     NodeCredentials,
-    Refused,
+    RefusedMessage,
     VerifyLimits,
     verify_reading,
 )
@@ -56,7 +56,7 @@ def test_reading_vector_verifies_and_decodes(vec: dict[str, Any]) -> None:
         i["node"], vec["message"].encode(), creds, CounterWindow(), i["t"] or NOW, VerifyLimits()
     )
     if i["t"] == 0:
-        assert isinstance(result, Refused)
+        assert isinstance(result, RefusedMessage)
         assert result.reason == "untimed"
         assert result.authentic
         return
@@ -72,7 +72,7 @@ def test_refusal_vector_is_refused_with_its_reason(vec: dict[str, Any]) -> None:
     result = verify_reading(
         "ang-0001", vec["message"].encode(), creds, CounterWindow(), NOW, VerifyLimits()
     )
-    assert isinstance(result, Refused)
+    assert isinstance(result, RefusedMessage)
     assert result.reason == vec["reason"]
 
 

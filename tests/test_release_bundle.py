@@ -8,7 +8,7 @@ import tarfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.manifest import MAX_FILE_BYTES, Refused
+from protocol.manifest import MAX_FILE_BYTES, Refusal
 from protocol.release_bundle import Bundle, pack, unpack
 
 FILES = {"node.mpy": b"M\x06node", "sensors/pm.mpy": b"M\x06pm" * 10}
@@ -38,25 +38,25 @@ def test_hostile_members_are_refused_with_a_reason() -> None:
     }
     for name, word in cases.items():
         refused = unpack(_tar((tarfile.TarInfo(name), b"x")))
-        assert isinstance(refused, Refused)
+        assert isinstance(refused, Refusal)
         assert word in refused.detail
     big = unpack(_tar((tarfile.TarInfo("files/node.mpy"), b"x" * (MAX_FILE_BYTES + 1))))
-    assert isinstance(big, Refused)
+    assert isinstance(big, Refusal)
     assert big.reason == "too_large"
     twice = unpack(
         _tar((tarfile.TarInfo("files/a.mpy"), b"1"), (tarfile.TarInfo("files/a.mpy"), b"2"))
     )
-    assert isinstance(twice, Refused)
+    assert isinstance(twice, Refusal)
     assert "twice" in twice.detail
     many = unpack(_tar(*((tarfile.TarInfo(f"files/m{i}.mpy"), b"x") for i in range(60))))
-    assert isinstance(many, Refused)
+    assert isinstance(many, Refusal)
     assert "members" in many.detail
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=4096))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    assert isinstance(unpack(data), Bundle | Refused)
+    assert isinstance(unpack(data), Bundle | Refusal)
 
 
 @settings(max_examples=400, deadline=None)
@@ -65,4 +65,4 @@ def test_corrupted_bundles_never_raise(where: int, junk: bytes) -> None:
     good = bytearray(pack(files=FILES, manifest=b"x" * 600))
     i = where % len(good)
     good[i : i + len(junk)] = junk
-    assert isinstance(unpack(bytes(good)), Bundle | Refused)
+    assert isinstance(unpack(bytes(good)), Bundle | Refusal)

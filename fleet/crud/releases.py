@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, Invalid, NotFound
 from fleet.models import Release, ReleaseFile, ReleaseKey
-from protocol.manifest import RSA_BITS, Refused, key_id, public_numbers
+from protocol.manifest import RSA_BITS, Refusal, key_id, public_numbers
 from protocol.node_config import MAX_RELEASE_KEYS
 from protocol.release_bundle import verify_bundle
 
@@ -115,7 +115,7 @@ def node_release_keys(session: Session) -> list[tuple[int, int]]:
 def add_release(session: Session, *, data: bytes, now: int, actor: str) -> Release:
     """Verify and store a signed bundle; raises BundleRefused (nothing stored) or Conflict."""
     verified = verify_bundle(data, trusted_keys(session))
-    if isinstance(verified, Refused):
+    if isinstance(verified, Refusal):
         raise BundleRefused(verified.reason, verified.detail)
     m = verified.manifest
     if m.expires <= now:

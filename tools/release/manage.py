@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from protocol.manifest import (
     RSA_BITS,
     Manifest,
-    Refused,
+    Refusal,
     encode_body,
     file_entries,
     key_id,
@@ -276,7 +276,7 @@ def _read_bundle(path: Path) -> bytes:
 def sign(path: Path, key: rsa.RSAPrivateKey, out: Path | None = None) -> Manifest:
     """Sign a built bundle's manifest; the files are checked against it first."""
     content = unpack(_read_bundle(path))
-    if isinstance(content, Refused):
+    if isinstance(content, Refusal):
         raise ReleaseError(f"{path} is not a release bundle ({content.reason}: {content.detail})")
     if content.body is None:
         raise ReleaseError(f"{path} has no unsigned manifest (already signed?)")
@@ -284,7 +284,7 @@ def sign(path: Path, key: rsa.RSAPrivateKey, out: Path | None = None) -> Manifes
     kid = key_id(key.public_key())
     data = pack(files=content.files, manifest=signed)
     checked = verify_bundle(data, {kid: key.public_key()})
-    if isinstance(checked, Refused):
+    if isinstance(checked, Refusal):
         raise ReleaseError(f"{path} cannot be signed: {checked.reason}: {checked.detail}")
     write_atomic(out or path, data)
     return checked.manifest
