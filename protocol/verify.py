@@ -92,8 +92,9 @@ class Duplicate:
 
 @dataclass(frozen=True, slots=True)
 class RefusedMessage:
-    """A message the verifier refused, with what it knows of it. ``authentic`` says the MAC was valid: the node itself sent it and may be
-    told (by a refusal in its acknowledgement) to drop it; otherwise it is answered with silence."""
+    """A message the verifier refused, with what it knows of it. ``authentic`` says the MAC was
+    valid: the node itself sent it and may be told (by a refusal in its acknowledgement) to drop
+    it; otherwise it is answered with silence."""
 
     reject: Reject
     node_id: str | None = None

@@ -9,7 +9,6 @@ created with mode 0600 and never printed unless asked (``--show-secret``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from protocol.node_config import HARDWARE, NodeConfigError, validate
 from protocol.node_config import SENSOR_KINDS as _KINDS
 from tools.fleet_client import ClaimedNode
 from tools.node.kinds import KINDS
+from tools.outfiles import unwritable, write_atomic
 from tools.release.bundle import node_config
-from tools.writable import unwritable
 
 __all__ = [
     "SENSOR_KINDS",
@@ -187,18 +186,7 @@ def load_provisioning(path: Path) -> dict[str, Any]:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read, atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, 0o600)
 
 
 def check_writable_dir(directory: Path, what: str) -> None:

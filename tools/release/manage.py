@@ -10,7 +10,6 @@ tree, the version) is checked before anything is generated, compiled or written.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,9 +29,10 @@ from protocol.manifest import (
     sign_body,
 )
 from protocol.release_bundle import pack, unpack, verify_bundle
+from tools import outfiles
 from tools.fleet_client import FleetClient
+from tools.outfiles import unwritable
 from tools.release import bundle, bundle_check
-from tools.writable import unwritable
 
 __all__ = [
     "ARCH",
@@ -82,22 +82,9 @@ def check_writable(path: Path, *, force: bool = False, what: str = "--out") -> N
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Temporary file beside ``path``, then ``os.replace``: never half a file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as exc:
+        outfiles.write_atomic(path, data, mode)
+    except OSError as exc:  # disk full, the directory changed under us...
         raise ReleaseError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # disk full, the directory changed under us...
-            raise ReleaseError(f"cannot write {path}: {exc.strerror}") from None
-        raise
 
 
 def public_key_path(private: Path) -> Path:
