@@ -160,18 +160,7 @@ class Outbox:
     def drop_acknowledged(self):
         """Delete every segment whose records are all acknowledged, the tail included (before a
         deep sleep: the acknowledgements, in RAM, do not survive it)."""
-        self._collect()
-        if len(self._segs) == 1:
-            seg = self._segs[0]
-            counters = self._head_counters(seg)
-            for c in counters:
-                if c not in self._acked:
-                    return
-            os.remove(self._path(seg))
-            self._segs.pop(0)
-            self._head = None
-            for c in counters:
-                self._acked.discard(c)
+        self._collect(True)
 
     def _head_counters(self, seg):
         size = self._size(seg)
@@ -182,12 +171,12 @@ class Outbox:
         self._head = (seg, size, counters)
         return counters
 
-    def _collect(self):
+    def _collect(self, tail=False):
         # delete head segments whose every record is acknowledged; the tail segment stays until
-        # it is full, so a steady node appends 64 times per file created and deleted
+        # it is full (unless ``tail``), so a steady node appends 64 times per file created
         while self._segs:
             seg = self._segs[0]
-            if len(self._segs) == 1 and self._size(seg) < self._per * _REC:
+            if not tail and len(self._segs) == 1 and self._size(seg) < self._per * _REC:
                 return
             counters = self._head_counters(seg)
             for c in counters:
