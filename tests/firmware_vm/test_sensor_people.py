@@ -195,7 +195,7 @@ async def test_ble_object_source_with_scan_events():
 async def test_simulated_pedestrians_counted_exactly_and_busier_at_rush_hour():
     now = [0.0]
     sim = simdev.ble_source(
-        "pedestrians", {"seed": 3, "zone": "centre-ville", "clock": lambda: now[0]}
+        "pedestrians", {"seed": 3, "zone": "centre-ville", "clock": lambda: now[0], "record": 1}
     )
     p = People(sim.scan, rssi_min=-85, scan_ms=10000)
     counts = {}

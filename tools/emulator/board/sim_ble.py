@@ -25,7 +25,7 @@ class Pedestrians:
         self._beacons = bytearray(12)
         self._rand(self._beacons, 0)
         self._rand(self._beacons, 6)
-        self.last = []  # the advertisements of the last scan (for tests)
+        self.last = None  # the advertisements of the last scan, with cfg['record'] (tests)
 
     def _rand(self, buf, o):
         r = self._rng
@@ -71,7 +71,10 @@ class Pedestrians:
             self._out[i] = int(a + r.uniform(15, 90))
             self._rssi[i] = int(r.uniform(55, 96))
             self._n += 1
-        out = []
+        # one advertisement at a time, as the radio delivers them: a list of a rush hour's
+        # (a hundred tuples, ~10 KB) would be emulation weighing on the node's own heap
+        rec = [] if c.get("record") else None  # the tests' truth (self.last)
+        self.last = rec
         mv = memoryview(self._addr)
         for i in range(self._n):
             if self._in[i] + t0 > t:
@@ -80,9 +83,13 @@ class Pedestrians:
                 self._rand(self._addr, 6 * i)  # the phone rotated its address
             a = bytes(mv[6 * i : 6 * i + 6])
             for _ in range(1 + (r.u32() & 3 == 0)):
-                out.append((1, a, -self._rssi[i] + int(r.uniform(-4, 4)), _ADV))
+                adv = (1, a, -self._rssi[i] + int(r.uniform(-4, 4)), _ADV)
+                if rec is not None:
+                    rec.append(adv)
+                yield adv
         b = self._beacons
-        out.append((1, bytes(b[:6]), -70 + int(r.uniform(-3, 3)), _ADV))
-        out.append((1, bytes(b[6:]), -93 + int(r.uniform(-3, 3)), _ADV))
-        self.last = out
-        return out
+        for adv in ((1, bytes(b[:6]), -70 + int(r.uniform(-3, 3)), _ADV),
+                    (1, bytes(b[6:]), -93 + int(r.uniform(-3, 3)), _ADV)):
+            if rec is not None:
+                rec.append(adv)
+            yield adv

@@ -5,9 +5,10 @@
 #   uart_device(kind, cfg) -> .write(buf) -> int, .readinto(buf) -> int | None, .any() -> int
 #   adc_device(kind, cfg)  -> .read_u16() -> int, .read_uv() -> int
 #   i2s_device(kind, cfg)  -> .readinto(buf) -> int
-#   ble_source(kind, cfg)  -> .scan(duration_ms) -> [(addr_type, addr, rssi, adv_data), ...]
+#   ble_source(kind, cfg)  -> .scan(duration_ms) -> (addr_type, addr, rssi, adv_data), one at a time
 #   echo_device(cfg)       -> .echo_us() -> int
-# Every device keeps `.last`: the simulated truth behind its latest output.
+# Every device keeps `.last`: the simulated truth behind its latest output (BLE: with
+# cfg['record'], as a list of a scan's advertisements would weigh on the node's heap).
 # RAM: simdev + sim_env ~8 KB; every kind wired (modules + objects) ~25 KB of the node's heap,
 # which a real ESP32 does not spend (tests/firmware_vm/test_sensor_ram.py).
 
