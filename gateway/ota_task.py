@@ -1,7 +1,7 @@
 """The over-the-air update tasks (docs/ota.md): the fleet side (poll the OTA document, fetch
 releases, forward progress, retried with backoff) and the node side (offers re-sent on a
 schedule; requests and reports taken from the intake). The relay's state and decisions are
-gateway/ota_service.py's and gateway/ota_relay.py's.
+gateway/ota_relay.py's and gateway/ota_decisions.py's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.fleet_client import FleetError
 from gateway.metrics import Metrics
 from gateway.node_health import NodeHealth
-from gateway.ota_service import OtaRelay
+from gateway.ota_relay import OtaRelay
 from gateway.registry_sync import RegistrySync
 from gateway.store_thread import StoreThread
 from gateway.tasks import Backoff, retrying

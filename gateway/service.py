@@ -36,7 +36,7 @@ from gateway.metrics import Metrics
 from gateway.node_health import NodeHealth
 from gateway.opendata import Zone, load_zones
 from gateway.ota_cache import ObjectCache
-from gateway.ota_service import OtaRelay
+from gateway.ota_relay import OtaRelay
 from gateway.ota_task import OtaTask
 from gateway.publisher import Publisher
 from gateway.registry import BrokerFiles

@@ -17,8 +17,8 @@ from gateway.config import OtaSettings
 from gateway.fleet_client import FleetError, Identity
 from gateway.metrics import Metrics
 from gateway.ota_cache import CacheFull, ObjectCache
-from gateway.ota_relay import Bucket, Target, due_offers, judge_request, parse_document
-from gateway.ota_service import OtaRelay
+from gateway.ota_decisions import Bucket, Target, due_offers, judge_request, parse_document
+from gateway.ota_relay import OtaRelay
 from gateway.store import Store
 from hil_tests.fleet_standin import FleetStandIn, Release
 from protocol import manifest as mf
