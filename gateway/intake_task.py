@@ -104,6 +104,11 @@ class IntakeTask:
         for m in staged.messages:
             if m.qos > 0:
                 paho.ack(m.mid, m.qos)
+        # an update offer goes out before the acknowledgement that lets a battery node sleep
+        # (QoS 1 without waiting for its PUBACK, for the reason given below)
+        for topic, payload in self.ota.offers_to_heard(batch.acks.keys(), now):
+            if paho.publish(topic, payload, qos=1).rc != 0:
+                log.info("update offer to %s not sent", topic)  # offered again later
         acks = ack_messages(batch, self.registry.nodes, now)
         self._account(batch, now, len(acks), time.perf_counter() - staged.t0)
         for topic, payload in acks:

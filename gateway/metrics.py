@@ -34,6 +34,7 @@ class Metrics:
     ota_releases_refused: Counter[str] = field(default_factory=Counter)
     ota_progress: Counter[str] = field(default_factory=Counter)
     ota_cache_bytes: int = 0
+    ota_offers: Counter[str] = field(default_factory=Counter)  # by trigger: schedule, heard
 
 
 def _escape(value: str) -> str:
@@ -184,6 +185,12 @@ def render(
         "counter",
         "Update progress reports from nodes, by state.",
         labelled("state", dict(m.ota_progress)) or [('{state="none"}', 0)],
+    )
+    metric(
+        "ota_offers_total",
+        "counter",
+        "Update offers sent to nodes, by trigger: schedule, or heard (with a node's readings).",
+        labelled("trigger", dict(m.ota_offers)) or [('{trigger="none"}', 0)],
     )
     metric("ota_cache_bytes", "gauge", "Release objects cached on disk.",
            [("", m.ota_cache_bytes)])

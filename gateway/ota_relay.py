@@ -9,7 +9,7 @@ their progress to the fleet through the durable outbox. Decisions are gateway/ot
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import httpx
@@ -79,6 +79,7 @@ class OtaRelay:
         self.ready: dict[int, dict[str, int]] = {}  # release id -> {object: size}
         self.bad: set[int] = set()  # releases that failed verification: never offered
         self.last_offer: dict[str, float] = {}
+        self.last_heard_offer: dict[str, float] = {}  # offers sent as a node's traffic arrived
         self.outcome: dict[tuple[str, str], str] = {}
         self.forwarded: dict[str, tuple[str, str, str]] = {}
         self.buckets: dict[str, Bucket] = {}
@@ -185,6 +186,41 @@ class OtaRelay:
     def _targets(self) -> dict[str, Target]:
         return {t.node_id: t for t in self.doc.targets}
 
+    def offers(
+        self,
+        nodes: Mapping[str, NodeEntry],
+        running: Mapping[str, str],
+        now: float,
+        heard: Collection[str] | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """Signed offers due now, as (topic, payload) to publish at QoS 1, recorded as sent.
+
+        ``heard=None``: the schedule's round, for every target not offered in the interval.
+        Otherwise the nodes just heard from: a battery node is awake for about a second per
+        wake, so a timed offer would rarely find it listening; an offer sent as its readings
+        arrive (before their acknowledgement, which is what lets it sleep) does. Those offers
+        have their own interval, so a timed offer sent while the node slept never holds one
+        back.
+        """
+        targets = self.doc.targets
+        last = self.last_offer
+        if heard is not None:
+            targets = tuple(t for t in targets if t.node_id in heard)
+            last = self.last_heard_offer
+        due = due_offers(targets, self.ready, running, self.outcome, last, now,
+                         self.s.offer_interval_s)
+        out = []
+        for t in due:
+            entry = nodes.get(t.node_id)
+            if entry is None or entry.creds.revoked or not entry.creds.keys:
+                continue
+            kid = max(entry.creds.keys)
+            body = encode_offer(t.node_id, kid, int(now), t.ver, t.mh, t.ml)
+            out.append((node_topic(t.node_id, "cmd"), sign(entry.creds.keys[kid], body)))
+            last[t.node_id] = now
+        self.counters.ota_offers["schedule" if heard is None else "heard"] += len(out)
+        return out
+
     async def offer_due(
         self,
         nodes: Mapping[str, NodeEntry],
@@ -192,26 +228,10 @@ class OtaRelay:
         publish: Publish,
         now: float,
     ) -> int:
-        due = due_offers(
-            self.doc.targets,
-            self.ready,
-            running,
-            self.outcome,
-            self.last_offer,
-            now,
-            self.s.offer_interval_s,
-        )
-        sent = 0
-        for t in due:
-            entry = nodes.get(t.node_id)
-            if entry is None or entry.creds.revoked or not entry.creds.keys:
-                continue
-            kid = max(entry.creds.keys)
-            body = encode_offer(t.node_id, kid, int(now), t.ver, t.mh, t.ml)
-            await publish(node_topic(t.node_id, "cmd"), sign(entry.creds.keys[kid], body), 1)
-            self.last_offer[t.node_id] = now
-            sent += 1
-        return sent
+        due = self.offers(nodes, running, now)
+        for topic, payload in due:
+            await publish(topic, payload, 1)
+        return len(due)
 
     async def handle(
         self,

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import aiomqtt
@@ -74,6 +74,14 @@ class OtaTask:
                 reports.append(report)
         if reports:
             await self.db.run(functools.partial(self.relay.record_progress, reports, now))
+
+    def offers_to_heard(self, node_ids: Collection[str], now: float) -> list[tuple[str, bytes]]:
+        """Offers for target nodes just heard from (see OtaRelay.offers), for the intake to
+        publish before their acknowledgements."""
+        if not self.relay.doc.targets or not node_ids:
+            return []
+        return self.relay.offers(self.registry.nodes, self.health.running_versions(), now,
+                                 heard=node_ids)
 
     async def offer_loop(self, client_of: Callable[[], aiomqtt.Client | None]) -> None:
         """Offers to target nodes, through the broker connection of the moment."""

@@ -274,3 +274,22 @@ def test_power_cut_at_random_instants_always_boots_the_old_or_the_new_version(
         )
         # the cuts fell into every stage of an update, not only before or after it
         assert {"update boot", "trial boot"} <= set(phases), phases
+
+
+def test_battery_node_awake_a_second_per_wake_gets_its_offer_and_updates(
+    tmp_path: Path,
+) -> None:
+    # awake about a second per ten-second wake cycle, and the scheduled offer goes once an
+    # hour: the offer has to come as the node's readings arrive, before the acknowledgement
+    # that sends it back to sleep
+    with lab(tmp_path, 1, interval_s=600.0, ota={"offer_interval_s": 3600.0},
+             node_extra={"battery": True, "awake_s": 10}) as t:
+        node_id = _only(t)
+        node = t.nodes[node_id]
+        release = build_release(1, "0.2.0", t.key, with_version(app_files(), "0.2.0"))
+        t.fleet.target(release, [node_id])
+        t.wait("confirmed", lambda: ("0.2.0", "confirmed", "") in t.statuses(node_id), 180)
+        assert t.running(node_id)[0] == "0.2.0"
+        assert node.restarts["deepsleep"] >= 1, node.restarts
+        offers = t.metrics()
+        assert offers.get('territoire_gateway_ota_offers_total{trigger="heard"}', 0.0) >= 1, offers
