@@ -13,6 +13,11 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol.gateway_batches import (
+    INGEST_AGGREGATE_ITEMS_MAX,
+    INGEST_HEALTH_ITEMS_MAX,
+    OTA_STATUS_ITEMS_MAX,
+)
 from protocol.zones import load_zones_file
 
 __all__ = [
@@ -118,6 +123,12 @@ class UplinkSettings:
     timeout_s: float = 20.0
     backoff_cap_s: float = 300.0
 
+    def __post_init__(self) -> None:
+        # an uplink batch is outbox items of both kinds: all of one kind must fit the contract
+        most = min(INGEST_HEALTH_ITEMS_MAX, INGEST_AGGREGATE_ITEMS_MAX)
+        if not 1 <= self.batch_max <= most:
+            raise ValueError(f"batch_max must be 1 to {most} (what every fleet accepts)")
+
 
 @dataclass(frozen=True)
 class OtaSettings:
@@ -133,6 +144,12 @@ class OtaSettings:
     status_interval_s: float = 5.0
     document_max_bytes: int = 8 * 1024 * 1024  # the fleet's OTA document
     timeout_s: float = 60.0  # one request to the fleet (a release file may be large)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.status_batch_max <= OTA_STATUS_ITEMS_MAX:
+            raise ValueError(
+                f"status_batch_max must be 1 to {OTA_STATUS_ITEMS_MAX} (what every fleet accepts)"
+            )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocol.gateway_batches import (
+    INGEST_AGGREGATE_ITEMS_MAX,
+    INGEST_HEALTH_ITEMS_MAX,
+    OTA_STATUS_ITEMS_MAX,
+)
 from protocol.release_bundle import MAX_BUNDLE_BYTES
 
 __all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
@@ -58,8 +63,13 @@ class Settings(BaseSettings):
     # request limits
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_ingest_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    max_ingest_health_items: int = Field(default=20_000, ge=1)
-    max_ingest_aggregate_items: int = Field(default=20_000, ge=1)
+    # never below what a gateway may send (protocol/gateway_batches.py): a fleet may accept more
+    max_ingest_health_items: int = Field(
+        default=INGEST_HEALTH_ITEMS_MAX, ge=INGEST_HEALTH_ITEMS_MAX
+    )
+    max_ingest_aggregate_items: int = Field(
+        default=INGEST_AGGREGATE_ITEMS_MAX, ge=INGEST_AGGREGATE_ITEMS_MAX
+    )
 
     # pagination
     page_default: int = Field(default=50, ge=1)
@@ -122,7 +132,9 @@ class Settings(BaseSettings):
 
     # over-the-air updates (docs/ota-rollouts.md)
     max_release_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1024, le=MAX_BUNDLE_BYTES)
-    ota_status_items_max: int = Field(default=5000, ge=1, le=100_000)
+    ota_status_items_max: int = Field(
+        default=OTA_STATUS_ITEMS_MAX, ge=OTA_STATUS_ITEMS_MAX, le=100_000
+    )
     # a full batch of ota_status_items_max items (about 100 bytes each) fits
     max_ota_status_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # a node that went into trial and still reports another version this long after is failed

@@ -7,10 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from fleet.app import create_app
 from fleet.core.config import DEV_MASTER_KEY, ConfigError, Settings
+from protocol.gateway_batches import (
+    INGEST_AGGREGATE_ITEMS_MAX,
+    INGEST_HEALTH_ITEMS_MAX,
+    OTA_STATUS_ITEMS_MAX,
+)
 
 
 def test_production_refuses_to_start_without_master_key(tmp_path: Path) -> None:
@@ -61,3 +66,18 @@ def test_master_key_is_not_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> 
     s = Settings(environment="production", master_key=SecretStr(key))
     assert key not in repr(s)
     assert key not in str(s.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("setting", "contract"),
+    [
+        ("max_ingest_health_items", INGEST_HEALTH_ITEMS_MAX),
+        ("max_ingest_aggregate_items", INGEST_AGGREGATE_ITEMS_MAX),
+        ("ota_status_items_max", OTA_STATUS_ITEMS_MAX),
+    ],
+)
+def test_a_fleet_never_accepts_less_than_a_gateway_may_send(setting: str, contract: int) -> None:
+    assert getattr(Settings(environment="development"), setting) == contract
+    assert getattr(Settings(environment="development", **{setting: contract * 2}), setting) > 0
+    with pytest.raises(ValidationError, match=setting):
+        Settings(environment="development", **{setting: contract - 1})

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from protocol.gateway_batches import OTA_STATUS_ITEMS_MAX
 from protocol.manifest import verify_signed
 from protocol.release_bundle import unpack
 from tests.fleet.gwsim import API, GatewaySim, World
@@ -125,11 +126,12 @@ def test_status_about_other_nodes_or_versions_is_ignored(
 def test_status_batches_are_bounded_and_validated(
     world: World, rolled: dict[str, Any], client: TestClient
 ) -> None:
-    full = [item(rolled["nodes"][0], "downloading")] * 5000
+    # a gateway's fullest batch, as the contract allows it, is one the fleet takes
+    full = [item(rolled["nodes"][0], "downloading")] * OTA_STATUS_ITEMS_MAX
     assert ota_status(world.client, world.gw_a, full).status_code == 200
     over = ota_status(world.client, world.gw_a, [*full, full[0]])
     assert over.status_code == 413
-    assert over.json()["detail"] == "at most 5000 items"
+    assert over.json()["detail"] == f"at most {OTA_STATUS_ITEMS_MAX} items"
     huge = [{**full[0], "why": None}] * 12_000  # past the body limit: refused while streaming
     assert ota_status(world.client, world.gw_a, huge).status_code == 413
     bad = [{**item(rolled["nodes"][0], "downloading"), "st": "exploded"}]

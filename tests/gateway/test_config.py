@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_settings
+from protocol.gateway_batches import INGEST_HEALTH_ITEMS_MAX, OTA_STATUS_ITEMS_MAX
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "gateway" / "deploy" / "gateway.example.toml"
 
@@ -52,6 +53,12 @@ def test_a_bad_setting_is_refused_naming_it(tmp_path: Path, text: str, message: 
         ("privacy = 1\n", "privacy must be a table"),
         ("[aggregation]\nmax_bins = 1\n", "aggregation: max_bins >= 2"),
         ("[http]\nmax_header_bytes = -1\n", "http.max_header_bytes must not be negative"),
+        # a batch larger than every fleet accepts (protocol/gateway_batches.py)
+        (f"[ota]\nstatus_batch_max = {OTA_STATUS_ITEMS_MAX + 1}\n",
+         f"ota: status_batch_max must be 1 to {OTA_STATUS_ITEMS_MAX}"),
+        (f"[uplink]\nbatch_max = {INGEST_HEALTH_ITEMS_MAX + 1}\n",
+         f"uplink: batch_max must be 1 to {INGEST_HEALTH_ITEMS_MAX}"),
+        ("[uplink]\nbatch_max = 0\n", "uplink: batch_max must be 1 to"),
     ],
 )
 def test_a_bad_privacy_or_limit_setting_is_refused_at_load(
@@ -81,3 +88,4 @@ def test_the_privacy_section_and_moved_limits_load_typed(tmp_path: Path) -> None
     assert s.aggregation.max_bins == 256
     assert (s.publish.recent_max, s.ota.document_max_bytes, s.stop_timeout_s) == (10, 4096, 3.0)
     assert load_settings(EXAMPLE).privacy.k_nodes == 3
+
