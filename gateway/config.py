@@ -23,6 +23,7 @@ from protocol.zones import load_zones_file
 __all__ = [
     "AggregationSettings",
     "ConfigError",
+    "OpenDataSettings",
     "PrivacySettings",
     "Settings",
     "check_files",
@@ -85,7 +86,7 @@ class StorageSettings:
 class AggregationSettings:
     """Tumbling windows (gateway/aggregate.py)."""
 
-    window_s: int = 300
+    window_s: int = 3600  # hourly: what is published (docs/privacy.md, "Expected error")
     grace_s: int = 120
     max_open_cells: int = 4096  # worst case ~40 KB each (256 bins, 300 nodes)
     max_bins: int = 256  # histogram bins per cell for the p95
@@ -154,10 +155,22 @@ class OtaSettings:
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """The OPERATOR's listener: /health and /metrics (raw node ids, per-node counts): keep it
+    on localhost or an operators' network, never public."""
+
     host: str = "127.0.0.1"
     port: int = 9108
     max_header_bytes: int = 8192  # a request with more is refused (431)
     read_timeout_s: float = 5.0  # for the request's headers
+
+
+@dataclass(frozen=True)
+class OpenDataSettings:
+    """The PUBLIC listener: /opendata/* and /health only (never /metrics). It runs when
+    ``publish.zones_file`` is set; expose it (reverse proxy) rather than the operator's."""
+
+    host: str = "127.0.0.1"
+    port: int = 9110
 
 
 @dataclass(frozen=True)
@@ -166,20 +179,19 @@ class PrivacySettings:
 
     k_nodes: int = 3  # no cell from fewer than 3 distinct nodes (INSEE's 3-unit rule)
     k_people: int = 11  # no people count below 11 (INSEE's gridded household data rule)
+    # a zone's daily epsilon here; the fleet's allotment may cap it lower (gateway/allotment.py)
     epsilon_per_zone_day: float = 8.0
-    people_share: float = 0.5  # share of a window's epsilon for its people count; rest for n
     people_sensitivity: int = 2  # counters of a zone that can hear one device in one window
-    n_sensitivity: int = 1  # readings one person can add to a cell's n in one window
     budget_tz: str = "Europe/Paris"  # the day a zone's budget is counted in
     keep_days: int = 3  # ledger days kept; older days are closed for publication
 
     def __post_init__(self) -> None:
         if self.k_nodes < 1 or self.k_people < 1 or self.keep_days < 1:
             raise ValueError("k_nodes, k_people and keep_days must be >= 1")
-        if not 0 < self.epsilon_per_zone_day <= 100 or not 0 < self.people_share < 1:
-            raise ValueError("0 < epsilon_per_zone_day <= 100 and 0 < people_share < 1")
-        if self.people_sensitivity < 1 or self.n_sensitivity < 1:
-            raise ValueError("sensitivities must be >= 1")
+        if not 0 < self.epsilon_per_zone_day <= 100:
+            raise ValueError("0 < epsilon_per_zone_day <= 100 is required")
+        if self.people_sensitivity < 1:
+            raise ValueError("people_sensitivity must be >= 1")
 
     @property
     def budget_micro(self) -> int:
@@ -206,6 +218,7 @@ class Settings:
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
     ota: OtaSettings = field(default_factory=OtaSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    opendata: OpenDataSettings = field(default_factory=OpenDataSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property

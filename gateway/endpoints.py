@@ -1,5 +1,7 @@
-"""What the gateway's HTTP endpoint answers (gateway/http.py serves it): health, metrics, and
-the open data of the cells it published recently.
+"""What the gateway's two HTTP listeners answer (gateway/http.py serves them): the operator's
+(``http``: health and metrics, with raw node ids and per-node counts) and the public one
+(``opendata``: health and the open data of the cells it published recently). /metrics is never
+routed on the public listener.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from gateway.metrics import Metrics, render
 from gateway.node_health import NodeHealth
 from gateway.opendata import Zone, csv_text, ngsi_entities
 from gateway.ota_cache import ObjectCache
-from gateway.publisher import Publisher
+from gateway.publisher import Publisher, cell_from_record
 from gateway.registry_sync import RegistrySync
 from gateway.store_thread import StoreThread
 
@@ -47,21 +49,19 @@ class Endpoints:
         self.connected = connected
         self.started = time.time()
 
-    def routes(self) -> dict[str, Handler]:
+    def operator_routes(self) -> dict[str, Handler]:
+        return {"/metrics": self.metrics_text, "/health": self.health_text}
+
+    def public_routes(self) -> dict[str, Handler]:
         return {
-            "/metrics": self.metrics_text,
             "/health": self.health_text,
             "/opendata/aggregates.csv": self.opendata_csv,
             "/opendata/aggregates.jsonld": self.opendata_ngsi,
         }
 
     def _recent_cells(self) -> list[PublishedCell]:
-        keep = [r for r in self.publisher.recent if r["zone"] in self.zones]
-        return [
-            PublishedCell(r["zone"], r["metric"], r["start"], r["start"] + r["period_s"], r["n"],
-                          r["mean"], r["min"], r["max"], r["p95"], r["people"])
-            for r in keep
-        ]
+        # only what the committed checkpoint holds: the ledger was saved before these existed
+        return [cell_from_record(r) for r in self.publisher.recent if r["zone"] in self.zones]
 
     async def opendata_csv(self) -> tuple[int, str, str]:
         if not self.zones:

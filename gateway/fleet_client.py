@@ -21,6 +21,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from gateway import allotment
 from gateway.secret_file import load_or_create
 from gateway.store import NodeRecord, Store
 from gateway.tasks import GiveUp
@@ -141,6 +142,7 @@ def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any
             revoked = bool(node.get("revoked"))
             zone = str(node.get("zone_id") or "")
             store.upsert_node(NodeRecord(node_id, zone, {} if revoked else keys, revoked, expires))
+        allotment.store_from_page(store, page)
         store.kv_set("fleet_cursor", str(int(page["cursor"])).encode())
         db.execute("COMMIT")
     except BaseException:

@@ -12,6 +12,7 @@ from collections import Counter
 
 import orjson
 
+from gateway import allotment
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.node_health import NodeHealth
@@ -69,9 +70,13 @@ class Housekeeping:
     # ------------------------------------------------------------------ publication
 
     async def publish_once(self, now: float) -> int:
-        """Close due windows, anonymise, persist and queue; returns cells published."""
-        cp, cells = self.publisher.close(now)
+        """Close due windows, anonymise, persist and queue; returns cells published. The ledger
+        and the cells commit in one transaction BEFORE any cell is visible (open data, outbox);
+        if that fails, this raises and the gateway stops with nothing shown."""
+        allot = await self.db.run(functools.partial(allotment.load, self.db.store))
+        cp = self.publisher.close(now, allot)
         await self.db.run(functools.partial(apply, self.db.store, cp, now))
+        cells = [c for c in self.publisher.committed(cp) if not c.suppressed]
         m = self.metrics
         m.aggregates_published += len(cells)
         m.aggregates_suppressed = Counter(

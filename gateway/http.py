@@ -1,6 +1,7 @@
-"""A tiny HTTP endpoint for /health and /metrics (read-only, GET only, bounded requests).
+"""A tiny HTTP listener (read-only, GET only, bounded requests); the gateway runs two: the
+operator's (/health, /metrics) and the public one (/health, /opendata/*).
 
-A full web framework is not needed for two read-only pages on a Raspberry Pi; this keeps the
+A full web framework is not needed for a few read-only pages on a Raspberry Pi; this keeps the
 gateway's dependency set small. Requests with more headers than ``http.max_header_bytes``
 (gateway/config.py) are refused; what each page says is gateway/endpoints.py's.
 """
@@ -38,9 +39,11 @@ async def _respond(writer: asyncio.StreamWriter, status: int, ctype: str, body: 
         await writer.drain()
 
 
-async def serve_http(settings: HttpSettings, routes: dict[str, Handler]) -> asyncio.Server:
-    """Listen on ``settings.host:port`` (an OSError when the port is taken: before anything
-    else starts)."""
+async def serve_http(
+    settings: HttpSettings, routes: dict[str, Handler], host: str = "", port: int = 0
+) -> asyncio.Server:
+    """Listen on ``host:port`` (default ``settings.host:port``) and answer ``routes`` only (an
+    OSError when the port is taken: before anything else starts)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -62,7 +65,8 @@ async def serve_http(settings: HttpSettings, routes: dict[str, Handler]) -> asyn
                 return
             route = routes.get(target)
             if route is None:
-                await _respond(writer, 404, "text/plain", "not found: try /health or /metrics\n")
+                await _respond(writer, 404, "text/plain",
+                               "not found: try " + " or ".join(sorted(routes)) + "\n")
                 return
             status, ctype, body = await route()
             await _respond(writer, status, ctype, body)
@@ -71,7 +75,7 @@ async def serve_http(settings: HttpSettings, routes: dict[str, Handler]) -> asyn
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(handle, settings.host, settings.port,
+    return await asyncio.start_server(handle, host or settings.host, port or settings.port,
                                       limit=settings.max_header_bytes)
 
 

@@ -34,7 +34,7 @@ from protocol.verify import (
     verify_reading,
 )
 
-__all__ = ["Batch", "NodeEntry", "ack_messages", "verify_batch"]
+__all__ = ["Batch", "NodeEntry", "ack_messages", "quarantine_entry", "verify_batch"]
 
 DETAIL_MAX = 200
 
@@ -51,7 +51,8 @@ class Batch:
     duplicates: int = 0
     windows: dict[str, CounterWindow] = field(default_factory=dict)
     rejections: Counter[str] = field(default_factory=Counter)
-    quarantine: list[tuple[float, str | None, str, str, bytes]] = field(default_factory=list)
+    # (at, node id, reason, detail, size): what explains a refusal, never the payload
+    quarantine: list[tuple[float, str | None, str, str, int]] = field(default_factory=list)
     acks: dict[str, tuple[list[int], list[tuple[int, str]]]] = field(default_factory=dict)
     states: list[State] = field(default_factory=list)
     # nodes that came online: they get a time-only ack so they can stamp their readings
@@ -61,9 +62,19 @@ class Batch:
         return self.acks.setdefault(node_id, ([], []))
 
 
+def quarantine_entry(
+    now: float, node_id: str | None, reject: Reject, payload: bytes
+) -> tuple[float, str | None, str, str, int]:
+    """What the quarantine keeps of a refused message: node id, time, reason, size, and the
+    detail cut before any value (``pm10_ugm3=812`` -> ``pm10_ugm3``): a refused message may
+    be a genuine signed reading, and its measurements must not outlive the raw retention."""
+    return (now, node_id, reject.reason, reject.detail.split("=", 1)[0][:DETAIL_MAX],
+            len(payload))
+
+
 def _refuse(batch: Batch, now: float, node_id: str | None, reject: Reject, payload: bytes) -> None:
     batch.rejections[reject.reason] += 1
-    batch.quarantine.append((now, node_id, reject.reason, reject.detail[:DETAIL_MAX], payload))
+    batch.quarantine.append(quarantine_entry(now, node_id, reject, payload))
 
 
 def _verify_state(
@@ -112,7 +123,7 @@ def verify_batch(
     for topic, payload in messages:
         parsed = parse_node_topic(topic)
         if parsed is None:
-            _refuse(batch, now, None, Reject("malformed", f"topic {topic[:80]!r}"), payload[:256])
+            _refuse(batch, now, None, Reject("malformed", f"topic {topic[:80]!r}"), payload)
             continue
         node_id, kind = parsed
         if len(payload) > max_message_bytes:

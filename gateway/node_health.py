@@ -40,7 +40,7 @@ class NodeHealth:
             h = self.health.setdefault(state.node_id, {})
             h.update({"status": state.status, "boot": state.boot, **state.extra})
             self.dirty.add(state.node_id)
-        for _at, sender, reason, _detail, _payload in batch.quarantine:
+        for _at, sender, reason, _detail, _size in batch.quarantine:
             if sender is not None and sender in known:
                 self.rejections.setdefault(sender, Counter())[reason] += 1
                 self.dirty.add(sender)

@@ -6,7 +6,8 @@ the zone's centroid (privacy rule 4: never a node's position).
 
 The Smart Data Models mapping is ``protocol/smart_data_models.py``, shared with the fleet
 (LAeq here is the energy mean of LAeq, LAmax the maximum of LAmax); the keyValues form drops
-the statistics' sub-properties.
+the statistics' sub-properties. Every noisy count carries its own epsilon, mechanism, noise
+scale and 90 % interval (CSV columns and NGSI-LD sub-properties); min and max are never given.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from gateway.anonymize import PublishedCell
 from protocol.metrics import METRICS
+from protocol.published_cells import MECHANISM
 from protocol.smart_data_models import FIELDS, entity, iso, measured
 from protocol.zones import Zone, load_zones_file
 
@@ -45,7 +47,7 @@ def ngsi_entities(
     groups: dict[tuple[str, str, int, int], list[PublishedCell]] = defaultdict(list)
     for c in cells:
         f = FIELDS.get(c.metric)
-        if f is not None:
+        if f is not None and not c.suppressed:
             groups[(f.model, c.zone, c.start, c.end)].append(c)
     out = []
     for (model, zone_id, start, end), group in sorted(groups.items()):
@@ -53,7 +55,7 @@ def ngsi_entities(
         if zone is None:
             raise ValueError(f"unknown zone {zone_id!r}")
         props = {
-            FIELDS[c.metric].attr: measured(c, FIELDS[c.metric], c.end)
+            FIELDS[c.metric].attr: measured(c, FIELDS[c.metric], c.end, _dp(c))
             for c in sorted(group, key=lambda c: c.metric)
         }
         out.append(
@@ -69,6 +71,13 @@ def ngsi_entities(
             )
         )
     return out
+
+
+def _dp(c: PublishedCell) -> dict[str, Any] | None:
+    if c.dp is None:
+        return None
+    return {"mechanism": MECHANISM, "epsilon": c.dp.epsilon, "scale": c.dp.scale,
+            "ci90": c.dp.ci90}
 
 
 def key_values(entity: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,25 +103,34 @@ CSV_COLUMNS = (
     "period_end",
     "n",
     "mean",
-    "min",
-    "max",
     "p95",
     "people",
+    "dp_mechanism",
+    "dp_epsilon",
+    "dp_scale",
+    "people_ci90_low",
+    "people_ci90_high",
 )
 
 
 def csv_text(cells: Iterable[PublishedCell], zones: Mapping[str, Zone]) -> str:
-    """RFC 4180 CSV, one row per published cell, UTC ISO 8601 times, empty where not given;
-    a cell of an unknown zone is a ValueError, as in :func:`ngsi_entities`."""
+    """RFC 4180 CSV, one row per published (not suppressed) cell, UTC ISO 8601 times, empty
+    where not given; the ``dp_*`` columns are THIS cell's noise (its own epsilon, not the
+    zone's daily budget). A cell of an unknown zone is a ValueError."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for c in sorted(cells, key=lambda c: (c.start, c.zone, c.metric)):
+        if c.suppressed:
+            continue
         zone = zones.get(c.zone)
         if zone is None:
             raise ValueError(f"unknown zone {c.zone!r}")
         row: list[object] = [c.zone, zone.name, c.metric, METRICS[c.metric].unit]
         row += [iso(c.start), iso(c.end), c.n]
-        row += ["" if v is None else v for v in (c.mean, c.min, c.max, c.p95, c.people)]
+        row += ["" if v is None else v for v in (c.mean, c.p95, c.people)]
+        dp, ci = c.dp, (c.dp.ci90 if c.dp else None) or ("", "")
+        row += ["", "", ""] if dp is None else [MECHANISM, dp.epsilon, dp.scale]
+        row += list(ci)
         w.writerow(row)
     return buf.getvalue()

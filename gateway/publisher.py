@@ -9,6 +9,7 @@ that queues the cells, so a crash can never publish without having spent the bud
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,33 +18,49 @@ from typing import Any
 import orjson
 
 from gateway.aggregate import Aggregator, AggregatorSettings
-from gateway.anonymize import PublishedCell, anonymize
+from gateway.allotment import Allotment
+from gateway.anonymize import DpNote, PublishedCell, anonymize
 from gateway.config import PrivacySettings, PublishSettings
 from gateway.privacy_budget import PrivacyLedger, budget_day
 from gateway.store import Store, readings_after
 from protocol.codec import Reading
+from protocol.published_cells import KEYS, MECHANISM, build_cell
 
-__all__ = ["Checkpoint", "Publisher", "cell_record"]
+__all__ = ["Checkpoint", "Publisher", "cell_from_record", "cell_record"]
+
+log = logging.getLogger("territoire.gateway")
 
 
+def cell_record(cell: PublishedCell, p95_min_samples: int) -> dict[str, Any]:
+    """A decided cell in the fleet's ingest format (protocol/published_cells.py)."""
+    dp = None
+    if cell.dp is not None:
+        dp = {"mechanism": MECHANISM, "epsilon": cell.dp.epsilon, "scale": cell.dp.scale,
+              "ci90": None if cell.dp.ci90 is None else list(cell.dp.ci90)}
+    return build_cell(
+        zone=cell.zone, metric=cell.metric, start=cell.start, period_s=cell.end - cell.start,
+        n=cell.n, mean=cell.mean, p95=cell.p95, people=cell.people, reason=cell.reason, dp=dp,
+        p95_min_samples=p95_min_samples,
+    )
 
-def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any]:
-    """A published cell in the fleet's ingest format (docs/fleet.md)."""
-    return {
-        "zone": cell.zone,
-        "metric": cell.metric,
-        "start": cell.start,
-        "period_s": cell.end - cell.start,
-        "n": cell.n,
-        "mean": cell.mean,
-        "min": cell.min,
-        "max": cell.max,
-        "p95": cell.p95,
-        "people": cell.people,
-        "suppressed": False,
-        # epsilon: the zone's daily budget, of which this cell's counts spent a share
-        "dp": {"mechanism": "discrete_laplace", "epsilon": settings.epsilon_per_zone_day},
-    }
+
+def cell_from_record(r: dict[str, Any]) -> PublishedCell:
+    """Back from :func:`cell_record` (the local open data serves the records it kept)."""
+    dp = r["dp"]
+    note = None
+    if dp is not None:
+        ci = dp["ci90"]
+        note = DpNote(dp["epsilon"], dp["scale"], None if ci is None else (ci[0], ci[1]))
+    return PublishedCell(r["zone"], r["metric"], r["start"], r["start"] + r["period_s"], r["n"],
+                         r["mean"], r["p95"], r["people"], r["suppressed_reason"], note)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    ledger: PrivacyLedger
+    recent: list[dict[str, Any]]
+    outcomes: dict[str, int]
+    cells: tuple[PublishedCell, ...]
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class Checkpoint:
     cursor: int
     cells: list[bytes]
     recent: bytes
+    pending: _Pending
 
 
 class Publisher:
@@ -70,20 +88,31 @@ class Publisher:
         self.cursor = 0
         self.recent: list[dict[str, Any]] = []
         self.outcomes: Counter[str] = Counter()
+        self.allotment: Allotment | None = None  # the last the fleet sent (None: none yet)
+        self._said_legacy = False
 
     def load(self, store: Store) -> int:
         """Restore the checkpoint and replay what was stored after it; returns replayed count.
         A corrupt checkpoint is an error, never a silent reset (which would double count)."""
         raw = store.kv_get("aggregator")
-        if raw is not None:
-            self.agg = Aggregator.from_state(orjson.loads(raw), self.agg_settings)
+        state = None if raw is None else orjson.loads(raw)
+        if state is not None and state.get("window_s") != self.agg_settings.window_s:
+            # the window length changed (the default became hourly): the open windows of the
+            # old length are dropped; the ledger refuses any new window overlapping a decided one
+            log.warning("aggregation.window_s changed from %s: open windows dropped",
+                        state.get("window_s"))
+            state = None
+        if state is not None:
+            self.agg = Aggregator.from_state(state, self.agg_settings)
         ledger = store.kv_get("privacy_ledger")
         if ledger is not None:
             self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))
         cursor = store.kv_get("aggregator_cursor")
         self.cursor = int(cursor.decode()) if cursor is not None else 0
         recent = store.kv_get("recent_cells")
-        self.recent = orjson.loads(recent) if recent is not None else []
+        kept = orjson.loads(recent) if recent is not None else []
+        # records of an older format (with min/max, without dp notes) are not served again
+        self.recent = [r for r in kept if isinstance(r, dict) and set(r) == set(KEYS)]
         replay, last = readings_after(store, self.cursor)
         self.add(((r, z, 0.0) for r, z in replay), last)
         return len(replay)
@@ -95,32 +124,47 @@ class Publisher:
         self.cursor = max(self.cursor, last_id)
 
     def privacy_today(self, now: float) -> dict[str, tuple[float, int]]:
-        """Per zone with a ledger entry: (share of today's budget spent, 1 if stopped today)."""
+        """Per zone with a ledger entry: (share of today's budget spent, 1 if stopped today);
+        the budget is the zone's cap here (the fleet's allotment when it is lower)."""
         p = self.privacy
         day = budget_day(now, p.budget_tz)
         zones = set(self.ledger.spent) | set(self.ledger.stopped)
-        return {
-            z: (self.ledger.spent_micro(z, day) / p.budget_micro,
-                int(self.ledger.is_stopped(z, day)))
-            for z in sorted(zones)
-        }
+        out = {}
+        for z in sorted(zones):
+            cap = p.budget_micro if self.allotment is None else self.allotment.cap_micro(
+                z, p.budget_micro)
+            spent = self.ledger.spent_micro(z, day)
+            out[z] = (spent / cap if cap else float(spent > 0), int(self.ledger.is_stopped(z, day)))
+        return out
 
-    def close(self, now: float) -> tuple[Checkpoint, list[PublishedCell]]:
+    def close(self, now: float, allotment: Allotment | None) -> Checkpoint:
         """Close due windows and anonymise them. Returns what to persist (atomically, with
-        :func:`apply`) before anything is sent."""
-        pub = anonymize(self.agg.close(now), self.ledger, self.privacy)
-        self.ledger = pub.ledger
-        self.outcomes.update(pub.outcomes)
-        records = [cell_record(c, self.privacy) for c in pub.cells]
-        self.recent = (self.recent + records)[-self.recent_max:]
-        cp = Checkpoint(
+        :func:`apply`); only once that committed does :meth:`committed` make the cells
+        visible (open data, counters): a failed commit leaves nothing seen, nothing spent."""
+        if allotment is None and not self._said_legacy:
+            log.info("no privacy allotment from the fleet: the configured budget applies")
+            self._said_legacy = True
+        self.allotment = allotment
+        pub = anonymize(self.agg.close(now), self.ledger, self.privacy, allotment,
+                        self.agg_settings.p95_min_samples)
+        records = [cell_record(c, self.agg_settings.p95_min_samples) for c in pub.cells]
+        shown = [r for r in records if not r["suppressed"]]
+        recent = (self.recent + shown)[-self.recent_max:]
+        return Checkpoint(
             state=orjson.dumps(self.agg.to_state()),
-            ledger=orjson.dumps(self.ledger.to_dict()),
+            ledger=orjson.dumps(pub.ledger.to_dict()),
             cursor=self.cursor,
             cells=[orjson.dumps(r) for r in records],
-            recent=orjson.dumps(self.recent),
+            recent=orjson.dumps(recent),
+            pending=_Pending(pub.ledger, recent, pub.outcomes, pub.cells),
         )
-        return cp, list(pub.cells)
+
+    def committed(self, cp: Checkpoint) -> tuple[PublishedCell, ...]:
+        """After :func:`apply` committed ``cp``: its ledger and cells become the current ones."""
+        self.ledger = cp.pending.ledger
+        self.recent = cp.pending.recent
+        self.outcomes.update(cp.pending.outcomes)
+        return cp.pending.cells
 
 
 def apply(store: Store, cp: Checkpoint, now: float) -> None:

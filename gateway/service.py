@@ -6,7 +6,8 @@ long-running tasks in one named TaskGroup (gateway/tasks.py) until told to stop:
 - ``sync``: the node registry from the fleet (gateway/registry_sync.py);
 - ``ota-fleet``, ``ota-offers``: updates (gateway/ota_task.py);
 - ``purge``, ``publish``, ``health``: housekeeping (gateway/housekeeping.py);
-- ``http``: health, metrics and open data (gateway/http.py, gateway/endpoints.py).
+- ``http``: the operator's health and metrics; ``opendata``: the public listener, health and
+  open data (gateway/http.py, gateway/endpoints.py).
 
 Store access goes through one thread (gateway/store_thread.py), so SQLite's fsync never stalls
 the MQTT keepalive.
@@ -129,7 +130,16 @@ class Gateway:
         """Run every task until ``stop`` is set; a task's failure stops the others and is
         raised (gateway.fleet_client.GatewayRefused when the fleet refuses this gateway)."""
         self.registry.write_broker_files()
-        server = await serve_http(self.s.http, self.endpoints.routes())
+        server = await serve_http(self.s.http, self.endpoints.operator_routes())
+        public = None
+        if self.s.publish.zones_file:  # open data has zones to locate: the public listener
+            o = self.s.opendata
+            try:
+                public = await serve_http(self.s.http, self.endpoints.public_routes(),
+                                          o.host, o.port)
+            except OSError:
+                server.close()
+                raise
         h = self.housekeeping
         tasks: dict[str, Coroutine[Any, Any, Any]] = {
             "health": h.health_loop(),
@@ -143,9 +153,13 @@ class Gateway:
         tasks["ota-offers"] = self.ota.offer_loop(lambda: self.intake.client)
         tasks["mqtt"] = self.intake.run()
         tasks["http"] = serve_forever(server)
+        if public is not None:
+            tasks["opendata"] = serve_forever(public)
         try:
             await run_group(f"gateway[{self.s.name}]", tasks, stop, self.s.stop_timeout_s)
         finally:
             server.close()
+            if public is not None:
+                public.close()
             await self.db.run(functools.partial(h.snapshot_health, time.time()))
             self.db.close()

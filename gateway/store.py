@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     at REAL NOT NULL,
     node_id TEXT,
     reason TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    payload BLOB NOT NULL
+    detail TEXT NOT NULL,        -- cut before any value (gateway/ingest.py quarantine_entry)
+    size INTEGER NOT NULL        -- of the refused message, which is not kept
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -128,6 +128,9 @@ class Store:
         # FULL: a committed transaction survives a power cut, which the ack promises
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=5000")
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(quarantine)")}
+        if "payload" in cols:  # an older quarantine kept raw messages: they go, unread
+            self.db.execute("DROP TABLE quarantine")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -173,7 +176,7 @@ class Store:
         readings: Sequence[tuple[Reading, str, float]],
         windows: dict[str, CounterWindow],
         rejections: dict[str, int],
-        quarantine: Sequence[tuple[float, str | None, str, str, bytes]],
+        quarantine: Sequence[tuple[float, str | None, str, str, int]],
         quarantine_max: int,
     ) -> int:
         """Store accepted readings (reading, zone, received), the new windows of their nodes,
@@ -202,7 +205,7 @@ class Store:
             )
             if quarantine:
                 db.executemany(
-                    "INSERT INTO quarantine (at, node_id, reason, detail, payload) "
+                    "INSERT INTO quarantine (at, node_id, reason, detail, size) "
                     "VALUES (?,?,?,?,?)",
                     quarantine,
                 )
@@ -220,9 +223,9 @@ class Store:
     def rejection_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT reason, count FROM rejections").fetchall())
 
-    def quarantined(self, limit: int = 100) -> list[tuple[float, str | None, str, str, bytes]]:
+    def quarantined(self, limit: int = 100) -> list[tuple[float, str | None, str, str, int]]:
         rows = self.db.execute(
-            "SELECT at, node_id, reason, detail, payload FROM quarantine ORDER BY id DESC LIMIT ?",
+            "SELECT at, node_id, reason, detail, size FROM quarantine ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
         return [tuple(r) for r in rows]
@@ -264,7 +267,9 @@ class Store:
     # ------------------------------------------------------------------------- retention
 
     def purge_readings(self, measured_before: int) -> int:
-        """Privacy rule 5: delete raw readings measured before the cutoff."""
+        """Privacy rule 5: delete raw readings measured before the cutoff, and the quarantine
+        rows received before it (refusals of readings are kept no longer than readings)."""
+        self.db.execute("DELETE FROM quarantine WHERE at < ?", (measured_before,))
         cur = self.db.execute("DELETE FROM readings WHERE t < ?", (measured_before,))
         return cur.rowcount
 

@@ -57,7 +57,12 @@ class _State:
 
 
 class FleetStandIn:
-    def __init__(self, gateway_key: Ed25519PublicKey) -> None:
+    def __init__(
+        self, gateway_key: Ed25519PublicKey, zone_epsilon: dict[str, float] | None = None
+    ) -> None:
+        # the daily epsilon per zone the fleet allots this gateway (gateway/allotment.py),
+        # sent in every sync page; None: an older fleet that sends no privacy section
+        self.zone_epsilon = zone_epsilon
         self.state = _State()
         self.lock = threading.Lock()
         self.gateway_key = gateway_key
@@ -162,7 +167,12 @@ class FleetStandIn:
                         self._send(200, doc, etag=etag)
                     return
                 if parts[:4] == ["api", "v1", "gateway", "sync"]:
-                    self._send(304)
+                    if outer.zone_epsilon is None:
+                        self._send(304)
+                        return
+                    page = {"cursor": 1, "more": False, "reset": False, "nodes": [],
+                            "privacy": {"zone_epsilon": outer.zone_epsilon}}
+                    self._send(200, json.dumps(page).encode())
                     return
                 if parts[:4] == ["api", "v1", "gateway", "releases"] and len(parts) >= 6:
                     with outer.lock:

@@ -2,9 +2,11 @@
 open data (they may not import each other). Pure functions of values.
 
 One NGSI-LD entity per zone, window and model: ``AirQualityObserved`` (PM2.5, PM10),
-``NoiseLevelObserved`` (LAeq mean, LAmax maximum), ``WeatherObserved`` (temperature, relative
+``NoiseLevelObserved`` (LAeq energy mean, LAmax mean over the readings: a window's maximum is one
+node's raw reading, never published), ``WeatherObserved`` (temperature, relative
 humidity as a FRACTION 0..1, pressure) and ``CrowdFlowObserved`` (people count). The count of
-readings and the statistics ride as NGSI-LD sub-properties of each measured property. Metrics
+readings, the p95 and, for a noisy count, its epsilon, mechanism, noise scale and 90 % interval
+ride as NGSI-LD sub-properties of each measured property; min and max never do. Metrics
 without a model (bin fill, soil moisture) are in the CSV only. A location is always a zone's
 centroid, never a node's position (privacy rule 4).
 """
@@ -16,7 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-__all__ = ["CONTEXTS", "FIELDS", "MODELS", "CellValues", "Field", "entity", "iso", "measured"]
+__all__ = [
+    "CONTEXTS", "FIELDS", "MODELS", "CellValues", "Field", "dp_subproperties", "entity", "iso",
+    "measured",
+]  # fmt: skip
 
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 _SDM = "https://raw.githubusercontent.com/smart-data-models/"
@@ -37,14 +42,13 @@ class Field:
     attr: str
     unit_code: str  # UN/CEFACT common code, as the Smart Data Models use
     factor: float = 1.0  # published value = our value * factor
-    use_max: bool = False  # publish the window's maximum (LAmax), not its mean
 
 
 FIELDS: dict[str, Field] = {
     "pm25_ugm3": Field("AirQualityObserved", "pm25", "GQ"),
     "pm10_ugm3": Field("AirQualityObserved", "pm10", "GQ"),
     "laeq_db": Field("NoiseLevelObserved", "LAeq", "2N"),
-    "lamax_db": Field("NoiseLevelObserved", "LAmax", "2N", use_max=True),
+    "lamax_db": Field("NoiseLevelObserved", "LAmax", "2N"),
     "temp_c": Field("WeatherObserved", "temperature", "CEL"),
     "rh_pct": Field("WeatherObserved", "relativeHumidity", "C62", factor=0.01),
     "p_hpa": Field("WeatherObserved", "atmosphericPressure", "A97"),
@@ -59,10 +63,6 @@ class CellValues(Protocol):
     def n(self) -> int | None: ...
     @property
     def mean(self) -> float | None: ...
-    @property
-    def min(self) -> float | None: ...
-    @property
-    def max(self) -> float | None: ...
     @property
     def p95(self) -> float | None: ...
     @property
@@ -81,19 +81,32 @@ def _scaled(x: float | None, factor: float) -> float | None:
     return None if x is None else round(x * factor, 6)
 
 
-def measured(cell: CellValues, f: Field, end: int) -> dict[str, Any]:
+def dp_subproperties(dp: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The noise of a published count as sub-properties (``dp`` as in
+    protocol/published_cells.py), so a reuser can compute an error bar."""
+    if dp is None:
+        return {}
+    out = {
+        "dpMechanism": _prop(dp["mechanism"]),
+        "dpEpsilon": _prop(dp["epsilon"]),
+        "dpNoiseScale": _prop(dp["scale"]),
+    }
+    if dp.get("ci90") is not None:
+        out["confidenceInterval90"] = _prop(list(dp["ci90"]))
+    return out
+
+
+def measured(
+    cell: CellValues, f: Field, end: int, dp: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The NGSI-LD property of one metric of a cell that ends at ``end``."""
     observed = {"observedAt": iso(end), "unitCode": f.unit_code}
     count = _prop(cell.n)
     if cell.people is not None:
-        return _prop(cell.people, **observed, observationCount=count)
-    value = cell.max if f.use_max else cell.mean
-    prop = _prop(_scaled(value, f.factor), **observed, observationCount=count)
-    if not f.use_max:
-        prop["minOverTime"] = _prop(_scaled(cell.min, f.factor))
-        prop["maxOverTime"] = _prop(_scaled(cell.max, f.factor))
-        if cell.p95 is not None:
-            prop["percentile95"] = _prop(_scaled(cell.p95, f.factor))
+        return _prop(cell.people, **observed, observationCount=count, **dp_subproperties(dp))
+    prop = _prop(_scaled(cell.mean, f.factor), **observed, observationCount=count)
+    if cell.p95 is not None:
+        prop["percentile95"] = _prop(_scaled(cell.p95, f.factor))
     return prop
 
 

@@ -48,7 +48,7 @@ def _publishable(row: AggregateRow) -> bool:
         return False
     if f.model == "CrowdFlowObserved":
         return row.people is not None
-    return (row.max if f.use_max else row.mean) is not None
+    return row.mean is not None  # never a window's max: one node's raw reading
 
 
 def cell_entities(

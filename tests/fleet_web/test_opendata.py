@@ -98,7 +98,9 @@ def test_entities_carry_the_published_values_in_standard_units(
     crowd = next(e for e in entities if e["type"] == "CrowdFlowObserved")
     assert crowd["peopleCount"]["value"] == 137
     noise = next(e for e in entities if e["type"] == "NoiseLevelObserved")
-    assert noise["LAmax"]["value"] == 85.0  # the window's maximum, not its mean
+    # the mean of the readings' LAmax: a window's maximum is one node's raw reading, never given
+    assert noise["LAmax"]["value"] == 70.0
+    assert "maxOverTime" not in noise["LAeq"]
     text = json.dumps(entities)
     for absent in ("soilMoisture", "fill", "ang-0", "gw-a", "gw-b"):
         assert absent not in text  # CSV-only metrics, suppressed cells, node and gateway ids

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiomqtt
 
 from gateway.broker import free_port
-from gateway.config import HttpSettings, MqttSettings, Settings
+from gateway.config import HttpSettings, MqttSettings, OpenDataSettings, Settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
 from protocol.codec import encode_reading, sign
@@ -27,6 +27,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         data_dir=str(tmp_path / "gw"),
         mqtt=MqttSettings(port=free_port(), client_id=f"gw-{os.getpid()}-{time.monotonic_ns()}"),
         http=HttpSettings(port=free_port()),
+        opendata=OpenDataSettings(port=free_port()),
     )
     return replace(s, **overrides)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.aggregate import Aggregator, WindowStats
+from gateway.aggregate import Aggregator, AggregatorSettings, WindowStats
 from gateway.anonymize import (
     PrivacySettings,
     PublishedCell,
@@ -44,53 +44,53 @@ def cell(
 
 def plan_view(cells: Iterable[WindowStats], ledger: PrivacyLedger | None = None) -> object:
     plan = plan_publication(cells, ledger or PrivacyLedger(), S)
-    return plan.cells, plan.ledger.to_dict(), plan.outcomes
+    return plan.cells, plan.ledger.to_dict(), plan.skipped
 
 
 def test_cell_from_fewer_than_three_nodes_is_suppressed() -> None:
     pub = anonymize([cell(nodes=2), cell(zone="doutre", nodes=3)], PrivacyLedger(), S)
-    assert [c.zone for c in pub.cells] == ["doutre"]
-    assert pub.outcomes["few_nodes"] == 1
+    assert [c.zone for c in pub.cells if not c.suppressed] == ["doutre"]
+    (hidden,) = [c for c in pub.cells if c.suppressed]
+    # sent to the fleet as suppressed, with nothing of its values
+    assert (hidden.zone, hidden.reason, hidden.n, hidden.mean, hidden.dp) == (
+        "centre", "too_few_nodes", None, None, None)
+    assert pub.outcomes["too_few_nodes"] == 1
     assert pub.outcomes["published"] == 1
 
 
-def test_people_count_below_k_is_suppressed_even_from_many_nodes() -> None:
-    cells = [cell(metric="people_n", nodes=8, people=10), cell(metric="temp_c", nodes=8)]
-    pub = anonymize(cells, PrivacyLedger(), S)
-    assert [c.metric for c in pub.cells] == ["temp_c"]
-    assert pub.outcomes["few_people"] == 1
-
-
-def test_people_cell_publishes_only_noisy_count_and_n_never_below_the_thresholds() -> None:
+def test_people_cell_publishes_only_a_noisy_count_at_least_k_and_the_exact_n() -> None:
     for _ in range(200):
         (c,) = anonymize([cell(metric="people_n", people=11, n=3)], PrivacyLedger(), S).cells
-        assert (c.mean, c.min, c.max, c.p95) == (None, None, None, None)
-        assert c.people is not None
-        assert c.people >= S.k_people
-        assert c.n >= S.k_nodes
+        assert (c.mean, c.p95) == (None, None)
+        assert c.dp is not None  # noise was drawn whether or not the count is shown
+        if c.suppressed:
+            assert (c.reason, c.people, c.n) == ("below_threshold", None, None)
+        else:
+            assert c.people is not None
+            assert c.people >= S.k_people
+            assert c.n == 3  # exact: n is not about persons
 
 
-def test_published_cell_carries_no_node_identity_or_position() -> None:
+def test_published_cell_carries_no_node_identity_position_or_extreme() -> None:
     names = {f.name for f in dataclasses.fields(PublishedCell)}
-    assert names == {"zone", "metric", "start", "end", "n", "mean", "min", "max", "p95", "people"}
+    assert names == {"zone", "metric", "start", "end", "n", "mean", "p95", "people", "reason",
+                     "dp"}  # fmt: skip
 
 
 def test_environmental_values_are_published_exactly_and_rounded_to_wire_precision() -> None:
     (c,) = anonymize([cell(value=20.123456)], PrivacyLedger(), S).cells
-    assert (c.mean, c.min, c.max, c.p95) == (20.123, 19.12, 21.12, 20.12)
+    assert (c.n, c.mean, c.p95, c.dp) == (60, 20.123, 20.12, None)
 
 
-def test_noise_scale_follows_the_window_share_of_the_daily_budget() -> None:
+def test_the_window_share_of_the_daily_budget_goes_whole_to_the_people_count() -> None:
     plan = plan_publication([cell(metric="people_n"), cell(metric="temp_c")], PrivacyLedger(), S)
     hour_micro = 8_000_000 // 24  # a 24-hour day in June
-    people, temp = sorted(plan.cells, key=lambda p: p.stats.metric)
+    people, temp = sorted(plan.cells, key=lambda p: p.metric)
     assert people.people is not None
-    people_micro = hour_micro // 2  # people_share 0.5, the rest split between the two n
-    n_micro = (hour_micro - people_micro) // 2
-    assert people.people.scale == pytest.approx(2 / (people_micro / 1e6), rel=1e-6)
-    assert temp.n.scale == pytest.approx(1 / (n_micro / 1e6), rel=1e-6)
-    assert people.n.scale == temp.n.scale
-    assert plan.ledger.spent_micro("centre", "2025-06-15") <= hour_micro
+    assert people.people.scale == pytest.approx(2 / (hour_micro / 1e6), rel=1e-6)
+    assert temp.people is None  # no noise on n, none on environmental values
+    assert plan.ledger.spent_micro("centre", "2025-06-15") == people.people.charge_micro
+    assert hour_micro - 1 <= people.people.charge_micro <= hour_micro
 
 
 # ------------------------------------------------------------- secondary suppression attacks
@@ -103,14 +103,15 @@ def test_district_total_minus_published_zones_reveals_nothing_of_a_suppressed_zo
         return [
             cell("centre", "people_n", people=120, nodes=4),
             cell("doutre", "people_n", people=80, nodes=3),
-            cell("monplaisir", "people_n", people=hidden_people, nodes=3),  # < k: suppressed
+            # two counters: suppressed whatever they counted
+            cell("monplaisir", "people_n", people=hidden_people, nodes=2),
         ]
 
     assert plan_view(world(2)) == plan_view(world(10))
     pub = anonymize(world(7), PrivacyLedger(), S)
-    assert {c.zone for c in pub.cells} == {"centre", "doutre"}
+    assert {c.zone for c in pub.cells if not c.suppressed} <= {"centre", "doutre"}
     total = district_totals(pub.cells)[("people_n", HOUR, HOUR + 3600)]
-    assert total["zones"] == 2
+    assert total["zones"] == len([c for c in pub.cells if not c.suppressed])
     assert total["people"] - sum(c.people or 0 for c in pub.cells) == 0
 
 
@@ -119,7 +120,7 @@ def test_hourly_cell_over_published_five_minute_cells_is_refused() -> None:
     published 5-minute cells from the hour. The hour overlaps decided windows: refused."""
     fives = [cell(start=HOUR + i * 300, length=300, nodes=3 if i else 2) for i in range(12)]
     first = anonymize(fives, PrivacyLedger(), S)
-    assert first.outcomes["few_nodes"] == 1
+    assert first.outcomes["too_few_nodes"] == 1
     assert first.outcomes["published"] == 11
     second = anonymize([cell(start=HOUR, length=3600)], first.ledger, S)
     assert second.cells == ()
@@ -148,7 +149,7 @@ def test_two_versions_of_one_cell_in_one_call_publish_only_one() -> None:
 def test_a_suppressed_window_is_decided_too_and_cannot_be_retried() -> None:
     first = anonymize([cell(nodes=1)], PrivacyLedger(), S)
     second = anonymize([cell(nodes=5)], first.ledger, S)  # same window, "better" data
-    assert first.cells == ()
+    assert [c.reason for c in first.cells] == ["too_few_nodes"]
     assert second.cells == ()
 
 
@@ -175,7 +176,8 @@ _cells = st.builds(
 
 
 def _suppressed(c: WindowStats) -> bool:
-    return c.nodes < S.k_nodes or (c.peak_sum is not None and c.peak_sum < S.k_people)
+    """Suppressed whatever the noise draws: too few nodes (the people threshold is noisy)."""
+    return c.nodes < S.k_nodes
 
 
 @settings(max_examples=150, deadline=None)
@@ -191,7 +193,7 @@ def test_suppressed_cells_never_leak_into_any_release(
             altered.append(c)
             continue
         # change everything about it, keeping it suppressed
-        nodes = data.draw(st.integers(1, 2)) if c.nodes < S.k_nodes else c.nodes
+        nodes = data.draw(st.integers(1, 2))
         people = None if c.peak_sum is None else data.draw(st.integers(0, 10))
         n = data.draw(st.integers(1, 500))
         mean = data.draw(st.floats(-40, 85))
@@ -199,15 +201,17 @@ def test_suppressed_cells_never_leak_into_any_release(
     assert plan_view(unique) == plan_view(altered)
     # and what leaves: published cells and every total built from them, only kept cells
     pub = anonymize(altered, PrivacyLedger(), S)
-    published = {(c.zone, c.metric, c.start) for c in pub.cells}
+    published = {(c.zone, c.metric, c.start) for c in pub.cells if not c.suppressed}
     kept = {(c.zone, c.metric, c.start) for c in unique if not _suppressed(c)}
-    assert published == kept
+    assert published <= kept
+    below = {(c.zone, c.metric, c.start) for c in pub.cells if c.reason == "below_threshold"}
+    assert published | below == kept  # a kept people count may only fall below k once noisy
     totals = district_totals(pub.cells)
-    assert sum(t["zones"] for t in totals.values()) == len(pub.cells)
+    assert sum(t["zones"] for t in totals.values()) == len(published)
 
 
 def test_whole_pipeline_from_readings_publishes_only_safe_cells() -> None:
-    agg = Aggregator()
+    agg = Aggregator(AggregatorSettings(window_s=300))
     for i in range(3):  # 3 nodes in centre, 1 in doutre
         for j in range(5):
             t = HOUR + j * 60 + i
@@ -216,5 +220,8 @@ def test_whole_pipeline_from_readings_publishes_only_safe_cells() -> None:
             )
             agg.add(Reading("d0", 1, 100 + j + i * 5, t, "1", {"temp_c": 25.0}), "doutre")
     pub = anonymize(agg.close(HOUR + 300 + 121), PrivacyLedger(), S)
-    assert [(c.zone, c.metric) for c in pub.cells] == [("centre", "people_n"), ("centre", "temp_c")]
-    assert pub.outcomes["few_nodes"] == 1
+    shown = [(c.zone, c.metric) for c in pub.cells if not c.suppressed]
+    assert shown in ([("centre", "people_n"), ("centre", "temp_c")], [("centre", "temp_c")])
+    assert pub.outcomes["too_few_nodes"] == 1
+    assert {(c.zone, c.reason) for c in pub.cells if c.suppressed} <= {
+        ("doutre", "too_few_nodes"), ("centre", "below_threshold")}

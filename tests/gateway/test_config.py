@@ -49,7 +49,9 @@ def test_a_bad_setting_is_refused_naming_it(tmp_path: Path, text: str, message: 
         ('[privacy]\nk_nodes = "3"\n', "privacy.k_nodes must be int, not str"),
         ("[privacy]\nk_nodes = 0\n", "privacy: k_nodes, k_people and keep_days must be >= 1"),
         ("[privacy]\nepsilon_per_zone_day = 0\n", "privacy: 0 < epsilon_per_zone_day <= 100"),
-        ("[privacy]\npeople_share = 1.0\n", "privacy: 0 < epsilon_per_zone_day <= 100"),
+        # no share any more: a window's whole epsilon goes to its people counts
+        ("[privacy]\npeople_share = 1.0\n", "unknown setting privacy.people_share"),
+        ("[privacy]\nepsilon_per_zone_day = 101\n", "privacy: 0 < epsilon_per_zone_day <= 100"),
         ("privacy = 1\n", "privacy must be a table"),
         ("[aggregation]\nmax_bins = 1\n", "aggregation: max_bins >= 2"),
         ("[http]\nmax_header_bytes = -1\n", "http.max_header_bytes must not be negative"),

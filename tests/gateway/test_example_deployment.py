@@ -21,7 +21,7 @@ DEPLOY = REPO / "gateway" / "deploy"
 
 
 def test_the_example_configuration_serves_open_data(tmp_path: Path) -> None:
-    mqtt_port, http_port = free_port(), free_port()
+    mqtt_port, http_port, public_port = free_port(), free_port(), free_port()
     data = tmp_path / "gw"
     # only what a test machine cannot have changes: the paths and the ports
     text = (DEPLOY / "gateway.example.toml").read_text()
@@ -29,7 +29,8 @@ def test_the_example_configuration_serves_open_data(tmp_path: Path) -> None:
                      ("/etc/territoire/zones.geojson",
                       str(REPO / "data" / "zones" / "angers-quartiers.geojson")),
                      ("port = 1883", f"port = {mqtt_port}"),
-                     ("port = 9108", f"port = {http_port}")]:
+                     ("port = 9108", f"port = {http_port}"),
+                     ("port = 9110", f"port = {public_port}")]:
         assert old in text
         text = text.replace(old, new)
     conf = tmp_path / "gateway.toml"
@@ -43,7 +44,7 @@ def test_the_example_configuration_serves_open_data(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "gateway", *args], cwd=REPO, stdout=log,
                             stderr=log, start_new_session=True)
     try:
-        base = f"http://127.0.0.1:{http_port}"
+        base = f"http://127.0.0.1:{public_port}"  # open data: the public listener
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -58,6 +59,9 @@ def test_the_example_configuration_serves_open_data(tmp_path: Path) -> None:
         jsonld = httpx.get(f"{base}/opendata/aggregates.jsonld", timeout=5)
         assert jsonld.status_code == 200, jsonld.text
         assert isinstance(jsonld.json(), list)
+        # the operator's metrics are on their own listener only
+        assert httpx.get(f"{base}/metrics", timeout=5).status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=5).status_code == 200
         # the managed Mosquitto listens for the nodes on every interface, at mqtt.port
         assert (data / "broker" / "run" / "mosquitto.conf").read_text().count(
             f"listener {mqtt_port} 0.0.0.0") == 1

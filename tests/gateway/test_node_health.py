@@ -12,9 +12,9 @@ def _batch() -> Batch:
     b.accepted.append((Reading("ang-0001", 1, 7, 1000, "0.2.0", {"temp_c": 21.5}, 3.9),
                        "centre", 1001.0))
     b.states.append(State("ang-0002", 1, 1000, "online", 4, {"slot": "b", "buf": 12}))
-    b.quarantine.append((1001.0, "ang-0001", "bad_mac", "", b"x"))
-    b.quarantine.append((1001.0, "ang-9999", "unknown_node", "", b"y"))  # not in the registry
-    b.quarantine.append((1001.0, None, "malformed", "topic", b"z"))
+    b.quarantine.append((1001.0, "ang-0001", "bad_mac", "", 1))
+    b.quarantine.append((1001.0, "ang-9999", "unknown_node", "", 1))  # not in the registry
+    b.quarantine.append((1001.0, None, "malformed", "topic", 1))
     return b
 
 

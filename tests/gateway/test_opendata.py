@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from gateway.anonymize import PublishedCell
+from gateway.anonymize import DpNote, PublishedCell
 from gateway.opendata import CSV_COLUMNS, csv_text, key_values, load_zones, ngsi_entities
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +60,8 @@ def published(zone: str = "centre") -> list[PublishedCell]:
     def env(
         metric: str, mean: float, lo: float, hi: float, p95: float | None = None
     ) -> PublishedCell:
-        return PublishedCell(zone, metric, T0, T0 + 3600, 57, mean, lo, hi, p95, None)
+        # lo, hi: the window's extremes the aggregator saw, which publication never carries
+        return PublishedCell(zone, metric, T0, T0 + 3600, 57, mean, p95, None)
 
     return [
         env("pm25_ugm3", 12.34, 8.1, 20.5, 19.0),
@@ -71,7 +72,10 @@ def published(zone: str = "centre") -> list[PublishedCell]:
         env("rh_pct", 64.55, 60.1, 70.0),
         env("p_hpa", 1013.25, 1012.8, 1013.9),
         env("soil_pct", 31.0, 30.0, 32.0),
-        PublishedCell(zone, "people_n", T0, T0 + 3600, 41, None, None, None, None, 137),
+        PublishedCell(zone, "people_n", T0, T0 + 3600, 41, None, None, 137, None,
+                      DpNote(0.333333, 6.000006, (123, 151))),
+        # suppressed: sent to the fleet, never in open data
+        PublishedCell(zone, "fill_pct", T0, T0 + 3600, None, None, None, None, "too_few_nodes"),
     ]
 
 
@@ -101,10 +105,12 @@ def test_values_units_and_location_are_the_published_zone_level_ones() -> None:
     by_type = {e["type"]: e for e in ngsi_entities(published(), ZONES)}
     weather = by_type["WeatherObserved"]
     assert weather["relativeHumidity"]["value"] == pytest.approx(0.6455)
-    assert weather["relativeHumidity"]["maxOverTime"]["value"] == pytest.approx(0.70)
+    assert "maxOverTime" not in weather["relativeHumidity"]
+    assert "minOverTime" not in weather["relativeHumidity"]
     assert weather["temperature"]["unitCode"] == "CEL"
     noise = by_type["NoiseLevelObserved"]
-    assert (noise["LAeq"]["value"], noise["LAmax"]["value"]) == (61.23, 91.3)
+    # LAmax: the mean of the readings' LAmax, never the window's maximum (one raw reading)
+    assert (noise["LAeq"]["value"], noise["LAmax"]["value"]) == (61.23, 70.0)
     crowd = by_type["CrowdFlowObserved"]
     assert crowd["peopleCount"]["value"] == 137
     assert crowd["peopleCount"]["observationCount"]["value"] == 41
@@ -116,8 +122,8 @@ def test_values_units_and_location_are_the_published_zone_level_ones() -> None:
 
 
 def test_entity_ids_are_unique_per_zone_window_and_model() -> None:
-    later = [PublishedCell(c.zone, c.metric, c.start + 3600, c.end + 3600, c.n, c.mean, c.min,
-                           c.max, c.p95, c.people) for c in published()]  # fmt: skip
+    later = [PublishedCell(c.zone, c.metric, c.start + 3600, c.end + 3600, c.n, c.mean, c.p95,
+                           c.people, c.reason, c.dp) for c in published()]  # fmt: skip
     ids = [e["id"] for e in ngsi_entities(published() + later + published("doutre"), ZONES)]
     assert len(ids) == len(set(ids)) == 12
 
@@ -132,10 +138,12 @@ def test_unknown_zone_is_refused_rather_than_placed_anywhere() -> None:
 def test_csv_has_one_row_per_published_cell_and_empty_cells_for_what_is_withheld() -> None:
     rows = list(csv.DictReader(io.StringIO(csv_text(published(), ZONES))))
     assert tuple(rows[0].keys()) == CSV_COLUMNS
-    assert len(rows) == len(published())
+    assert len(rows) == len(published()) - 1  # the suppressed cell is not open data
     by_metric = {r["metric"]: r for r in rows}
+    assert "fill_pct" not in by_metric
     assert by_metric["people_n"]["people"] == "137"
-    assert by_metric["people_n"]["mean"] == by_metric["people_n"]["min"] == ""
+    assert by_metric["people_n"]["mean"] == by_metric["people_n"]["p95"] == ""
+    assert not {"min", "max"} & set(CSV_COLUMNS)
     assert by_metric["rh_pct"]["mean"] == "64.55"
     assert by_metric["rh_pct"]["unit"] == "%"
     assert by_metric["soil_pct"]["zone_name"] == ZONES["centre"].name

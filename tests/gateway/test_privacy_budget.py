@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.aggregate import WindowStats
+from gateway.allotment import Allotment
 from gateway.anonymize import PrivacySettings, anonymize, plan_publication
 from gateway.privacy_budget import (
     MICRO,
@@ -103,16 +104,22 @@ def test_exhausted_zone_stops_until_its_next_day() -> None:
     day = ts("2025-06-15T00:00:00") - 7200  # midnight in Paris (CEST)
     ledger = PrivacyLedger().try_charge("centre", "2025-06-15", 999_000, s.budget_micro)
     assert ledger is not None
-    cells = [WindowStats("centre", "temp_c", day + h * 3600, day + h * 3600 + 3600, 60, 3,
-                         20.0, 19.0, 21.0, None, None) for h in range(26)]  # fmt: skip
-    pub = anonymize(cells[:2], ledger, s)
-    assert pub.cells == ()
+
+    def window(start: int, length: int = 3600) -> list[WindowStats]:
+        return [WindowStats("centre", m, start, start + length, 60, 3, 20.0, 19.0, 21.0, None,
+                            people) for m, people in (("temp_c", None), ("people_n", 40))]
+
+    pub = anonymize(window(day), ledger, s)
+    assert [c.reason for c in pub.cells] == ["budget_exhausted"] * 2
     assert pub.outcomes["budget_exhausted"] == 2
-    # a later window of the same day would fit in what is left: publication stays stopped
-    small = PrivacySettings(epsilon_per_zone_day=1.0, people_share=0.99)
-    assert anonymize(cells[2:3], pub.ledger, small).cells == ()
+    # a later, one-minute window of the same day would fit in what is left (694 of 1000
+    # micro-epsilon): publication stays stopped, for every cell of the zone
+    later = anonymize(window(day + 7200, 60), pub.ledger, s)
+    assert [c.reason for c in later.cells] == ["budget_exhausted"] * 2
     # the next day in Paris starts afresh
-    assert len(anonymize(cells[24:], pub.ledger, s).cells) == 2
+    tomorrow = anonymize(window(day + 24 * 3600), pub.ledger, s)
+    assert [c.metric for c in tomorrow.cells if c.reason is None] in (
+        ["people_n", "temp_c"], ["temp_c"])  # the people count may fall below k once noisy
     assert pub.ledger.is_stopped("centre", "2025-06-15")
 
 
@@ -130,31 +137,39 @@ _step = st.tuples(
         max_size=10,
     ),
     st.booleans(),  # reload the ledger from JSON after this step
-    st.sampled_from([0.2, 0.5, 0.9]),  # the operator changes how a window's share is split
+    st.sampled_from([None, 2.0, 4.0, 0.0]),  # the fleet's allotment for centre changes
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_step, max_size=12))
 def test_budget_is_never_exceeded_across_any_publications_and_reloads(
-    steps: list[tuple[list[tuple[str, int, int, str]], bool, float]],
+    steps: list[tuple[list[tuple[str, int, int, str]], bool, float | None]],
 ) -> None:
     budget = PrivacySettings().budget_micro
     ledger = PrivacyLedger()
     charged: dict[tuple[str, str], int] = defaultdict(int)
     stopped_seen: set[tuple[str, str]] = set()
-    for cells_spec, reload, share in steps:
-        s = PrivacySettings(people_share=share, keep_days=7)
+    for cells_spec, reload, centre_eps in steps:
+        s = PrivacySettings(keep_days=7)
+        allot = None if centre_eps is None else Allotment({"centre": centre_eps, "doutre": 8.0})
         cells = [
             WindowStats(zone, metric, _DAY0 + q * 900, _DAY0 + q * 900 + length, 50, 4,
                         20.0, 19.0, 21.0, None, 30 if metric == "people_n" else None)
             for zone, q, length, metric in cells_spec
         ]  # fmt: skip
-        plan = plan_publication(cells, ledger, s)
+        plan = plan_publication(cells, ledger, s, allot)
         for p in plan.cells:
-            key = (p.stats.zone, budget_day(p.stats.start))
-            assert key not in stopped_seen, "published after the zone's day was stopped"
-            charged[key] += p.n.charge_micro + (p.people.charge_micro if p.people else 0)
+            key = (p.zone, budget_day(p.start))
+            if p.reason is None:
+                assert key not in stopped_seen, "published after the zone's day was stopped"
+            else:
+                assert p.stats is None  # nothing of it is planned
+                assert p.people is None
+            charged[key] += p.people.charge_micro if p.people else 0
+            if p.people is not None:  # a charge is allowed only within the cap of its moment
+                cap = budget if allot is None else allot.cap_micro(p.zone, budget)
+                assert plan.ledger.spent_micro(*key) <= cap
         ledger = plan.ledger
         for zone, days in ledger.stopped.items():
             stopped_seen.update((zone, d) for d in days)

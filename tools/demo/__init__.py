@@ -29,6 +29,8 @@ from gateway.config import (
     FleetSettings,
     HttpSettings,
     MqttSettings,
+    OpenDataSettings,
+    PrivacySettings,
     PublishSettings,
     Settings,
 )
@@ -116,9 +118,9 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
             "open_data": demo.fleet.url + "/open-data" if demo.fleet else None,
             "gateway_metrics": f"http://127.0.0.1:{gw.s.http.port}/metrics",
             "gateway_health": f"http://127.0.0.1:{gw.s.http.port}/health",
-            "open_data_csv": f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.csv",
+            "open_data_csv": f"http://127.0.0.1:{gw.s.opendata.port}/opendata/aggregates.csv",
             "open_data_ngsi_ld":
-                f"http://127.0.0.1:{gw.s.http.port}/opendata/aggregates.jsonld",
+                f"http://127.0.0.1:{gw.s.opendata.port}/opendata/aggregates.jsonld",
         },
     }
 
@@ -152,9 +154,13 @@ def _gateway_settings(demo: _Demo, zones_path: Path) -> Settings:
         data_dir=str(demo.work / "gateway"),
         mqtt=MqttSettings(port=free_port(), client_id="demo-gateway"),
         http=HttpSettings(port=free_port()),
-        # one-minute windows so the demo publishes within its first two minutes
+        opendata=OpenDataSettings(port=free_port()),
+        # one-minute windows so the demo publishes within its first two minutes, with the
+        # budget that matches them (docs/privacy.md, "The demo"): 100 a day, the largest
+        # setting, is 0.069 per window (noise scale 29): a demonstration, NOT a privacy setting
         aggregation=AggregationSettings(window_s=60, grace_s=10),
         publish=PublishSettings(interval_s=5.0, zones_file=str(zones_path)),
+        privacy=PrivacySettings(epsilon_per_zone_day=100.0),
     )
 
 
