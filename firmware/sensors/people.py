@@ -17,7 +17,7 @@
 # Source: a bluetooth.BLE object (gap_scan + irq: events 5 scan result, 6 scan done) or a
 # callable scan(duration_ms) -> iterable of (addr_type, addr, rssi, adv_data).
 # Limits: a phone that rotates its random address inside a window counts twice.
-# RAM: 3.2 KB after import; a People object 2.5 KB at cap=128 (table: 16 bytes per cap); a
+# RAM: 3.1 KB after import; a People object 2.5 KB at cap=128 (table: 16 bytes per cap); a
 # scan allocates only short-lived garbage (one sha256 per advertisement), whatever the crowd
 # (unix VM, .py; test_sensor_ram.py, test_sensor_people.py).
 import asyncio
