@@ -1,8 +1,11 @@
 # Offline buffer in flash: a bounded ring of segment files holding fixed-size records, drained
 # oldest first. A record leaves only when the gateway has acknowledged its counter (end to end,
 # after durable storage): acknowledged counters are remembered in RAM and a segment file is
-# deleted once every record in it is acknowledged. After a reboot the acknowledgements are
-# forgotten, so a few readings may be sent again; the gateway recognises them by counter.
+# deleted once every record in it is acknowledged. How far every reading is acknowledged (the
+# ack floor: each counter up to it) is saved after each ack message (flush_acks), so a reboot
+# does not send the acknowledged readings of a segment still on flash again; acknowledgements
+# past a gap (out of order) live in RAM only, and the gateway recognises a resent reading by
+# its counter.
 # When the ring is full the oldest segment is evicted; evicted unacknowledged readings are
 # counted in a persistent counter and reported in the node's state message.
 # Record (64 bytes): magic, n, boot, counter, t, uptime, battery, n x (metric index, value), crc32.
@@ -42,9 +45,13 @@ class Outbox:
         segs.sort()
         self._segs = segs
         self.evicted = store.load_int(dirname + "/evicted") or 0
+        self._floor = self._top = store.load_int(dirname + "/ackf") or 0
         self._count = 0
         for s in segs:
             self._count += self._size(s) // _REC
+        if self._floor:
+            self._count -= self._below_floor()
+            self._collect()
 
     def _path(self, seg):
         return "%s/%08d" % (self._dir, seg)
@@ -65,6 +72,13 @@ class Outbox:
         n = len(values)
         if n > _MAXV:
             raise ValueError("too many values")
+        if counter <= self._floor:  # a floor from another life of the counter: drop it
+            self._floor = 0  # (store keeps the highest copy: both go; a cut now resends all)
+            for x in ("a", "b"):
+                try:
+                    os.remove(self._dir + "/ackf." + x)
+                except OSError:
+                    pass  # that copy was never written
         for i in range(_REC):
             rec[i] = 0
         struct.pack_into(
@@ -91,7 +105,7 @@ class Outbox:
         seg = self._segs.pop(0)
         lost = 0
         for rec in self._records(seg):
-            if rec[1] not in self._acked:
+            if not self._done(rec[1]):
                 lost += 1
             else:
                 self._acked.discard(rec[1])
@@ -141,7 +155,9 @@ class Outbox:
         for seg in self._segs:
             for r in self._records(seg):
                 c = r[1]
-                if c in self._acked or (skip is not None and c in skip):
+                if c > self._top:
+                    self._top = c
+                if self._done(c) or (skip is not None and c in skip):
                     continue
                 out.append(r)
                 if len(out) >= limit:
@@ -151,11 +167,32 @@ class Outbox:
     def ack(self, counter):
         """The gateway stored (or definitively refused) this reading: let it go. Call it only for
         counters obtained from pending() in this boot."""
-        if counter in self._acked:
+        if self._done(counter):
             return
         self._acked.add(counter)
         self._count -= 1
         self._collect()
+
+    def _below_floor(self):
+        # records acknowledged before the reboot: a prefix of the outbox (counters only grow)
+        n = 0
+        for seg in self._segs:
+            for r in self._records(seg):
+                if r[1] > self._floor:
+                    return n
+                n += 1
+        return n
+
+    def _done(self, c):
+        return c <= self._floor or c in self._acked
+
+    def flush_acks(self):
+        """Save the ack floor if it moved (once per ack message: one small flash write)."""
+        p = self.pending(1)
+        f = p[0][1] - 1 if p else self._top
+        if f > self._floor:
+            self._floor = f
+            store.save_int(self._dir + "/ackf", f)
 
     def drop_acknowledged(self):
         """Delete every segment whose records are all acknowledged, the tail included (before a
@@ -180,7 +217,7 @@ class Outbox:
                 return
             counters = self._head_counters(seg)
             for c in counters:
-                if c not in self._acked:
+                if not self._done(c):
                     return
             os.remove(self._path(seg))
             self._segs.pop(0)

@@ -23,6 +23,7 @@ DECIMALS = {
     "people_n": 0,
     "fill_pct": 0,
     "soil_pct": 1,
+    "people_sat": 0,  # a flag, not a metric: protocol/metrics.py FLAGS
 }
 
 
@@ -38,6 +39,7 @@ KEYS = (
     "people_n",
     "fill_pct",
     "soil_pct",
+    "people_sat",
 )
 
 

@@ -142,12 +142,16 @@ class Uplink:
         t, ok, no = res
         if t:
             node.clock.sync(t)
+        n = 0
         for c in ok:
-            self._release(c)
+            n += self._release(c)
         for item in no:
             if self._release(item[0]):
+                n += 1
                 node.stats["refused"] += 1
                 print("reading refused by gateway:", item[0], item[1])
+        if n:
+            node.outbox.flush_acks()  # a reboot then sends none of them again
         node.wake.set()
 
     def _release(self, c):

@@ -124,6 +124,7 @@ class IntakeTask:
     def _account(self, batch: Batch, now: float, acks: int, seconds: float) -> None:
         m = self.metrics
         m.accepted += len(batch.accepted)
+        m.people_saturated += sum("people_sat" in r.flags for r, _zone, _t in batch.accepted)
         m.duplicates += batch.duplicates
         m.rejected.update(batch.rejections)
         m.acks_sent += acks

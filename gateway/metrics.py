@@ -14,6 +14,8 @@ PREFIX = "territoire_gateway_"
 class Metrics:
     accepted: int = 0
     duplicates: int = 0
+    # accepted readings flagged people_sat: a counter's table filled, its people_n a lower bound
+    people_saturated: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     acks_sent: int = 0
     batches: int = 0
@@ -71,6 +73,12 @@ def render(
 
     metric(
         "readings_accepted_total", "counter", "Readings verified and stored.", [("", m.accepted)]
+    )
+    metric(
+        "readings_people_saturated_total",
+        "counter",
+        "Accepted people counts from a full table (people_sat): a lower bound, aggregated as is.",
+        [("", m.people_saturated)],
     )
     metric(
         "readings_duplicate_total",

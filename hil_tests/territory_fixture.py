@@ -68,6 +68,7 @@ def territory(
     workdir: Path, n: int, *, interval_s: float = 1.0, kinds: tuple[str, ...] = ("weather",),
     status_s: float = 2.0,
     extra: dict[str, object] | None = None,
+    board: dict[str, object] | None = None,
 ) -> Iterator[Territory]:
     broker = MosquittoProcess(workdir / "broker")
     broker.start()
@@ -79,7 +80,7 @@ def territory(
     bundle = firmware_files()
     try:
         for plan in plans:
-            node = EmulatedNode(workdir / plan.node_id, plan.board(speed=60.0),
+            node = EmulatedNode(workdir / plan.node_id, {**plan.board(speed=60.0), **(board or {})},
                                 upstream_port=broker.port, compensate_heap=True)
             node.create()
             files = dict(bundle)

@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from protocol.metrics import BATTERY, METRICS
+from protocol.metrics import BATTERY, FLAGS, METRICS
 
 __all__ = [
     "MAC_B64_LEN",
@@ -68,6 +68,8 @@ class Reading:
     fw: str
     measures: dict[str, float]
     bat: float | None = None
+    # flags set in "m" (protocol.metrics.FLAGS): they qualify measures, are never aggregated
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ def encode_reading(
     fw: str,
     measures: Sequence[tuple[str, float]] | Mapping[str, float],
     bat: float | None = None,
+    flags: Sequence[str] = (),
 ) -> bytes:
     """Canonical body of a reading: fields in protocol order, numbers at their wire precision."""
     items = measures.items() if isinstance(measures, Mapping) else measures
@@ -154,8 +157,9 @@ def encode_reading(
     parts.append(',"m":{')
     parts.append(
         ",".join(
-            _json_str(key) + ":" + format_value(METRICS[key].decimals, value)
-            for key, value in items
+            [_json_str(key) + ":" + format_value(METRICS[key].decimals, value)
+             for key, value in items]
+            + [_json_str(FLAGS[key].key) + ":1" for key in flags]
         )
     )
     parts.append("}}")
@@ -248,15 +252,21 @@ def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
     if not isinstance(m, dict) or not 1 <= len(m) <= MAX_METRICS_PER_READING:
         return Reject("malformed", "measurements must be a non-empty object")
     measures: dict[str, float] = {}
+    flags: set[str] = set()
     for key, value in m.items():
-        metric = METRICS.get(key)
+        metric = METRICS.get(key) or FLAGS.get(key)
         if metric is None:
             return Reject("unknown_metric", f"unknown metric {key[:TEXT_MAX]!r}")
         if not _is_number(value):
             return Reject("malformed", f"{key} is not a number")
         if not metric.lo <= value <= metric.hi:
             return Reject("out_of_range", f"{key}={value} outside [{metric.lo}, {metric.hi}]")
-        measures[key] = float(value)
+        if key in FLAGS:
+            flags.add(key)
+        else:
+            measures[key] = float(value)
+    if not measures:
+        return Reject("malformed", "flags without a measurement")
     if bat is not None:
         if not _is_number(bat):
             return Reject("malformed", "battery is not a number")
@@ -270,6 +280,7 @@ def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
         fw=fw,
         measures=measures,
         bat=None if bat is None else float(bat),
+        flags=frozenset(flags),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BATTERY", "METRICS", "Metric"]
+__all__ = ["BATTERY", "FLAGS", "METRICS", "Metric"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +42,10 @@ METRICS: dict[str, Metric] = {
 
 # Battery voltage travels as its own top-level field ("bat"), not as a measurement.
 BATTERY = Metric("bat_v", "V", 2, 0.0, 5.0, "Tension de la batterie", "Battery voltage")
+
+# Flags travel in "m" beside the metrics, value 1, present only when set. They qualify the
+# reading's metrics and are never aggregated or published: people_sat says the node's table of
+# distinct devices filled in the window, so people_n is its capacity, a lower bound.
+FLAGS: dict[str, Metric] = {
+    "people_sat": Metric("people_sat", "flag", 0, 1, 1, "Compteur saturé", "Counter saturated"),
+}

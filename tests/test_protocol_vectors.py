@@ -42,7 +42,8 @@ def _load(name: str) -> list[dict[str, Any]]:
 def test_reading_vector_encodes_to_the_exact_bytes(vec: dict[str, Any]) -> None:
     i = vec["input"]
     body = encode_reading(
-        i["node"], i["kid"], i["counter"], i["t"], i["fw"], i["measures"], i.get("bat")
+        i["node"], i["kid"], i["counter"], i["t"], i["fw"], i["measures"], i.get("bat"),
+        i.get("flags", ()),
     )
     assert body.decode() == vec["body"]
     assert sign(bytes.fromhex(vec["secret_hex"]), body).decode() == vec["message"]
@@ -64,6 +65,7 @@ def test_reading_vector_verifies_and_decodes(vec: dict[str, Any]) -> None:
     assert result.reading.counter == i["counter"]
     assert result.reading.measures == {k: pytest.approx(v) for k, v in i["measures"]}
     assert result.reading.bat == i.get("bat")
+    assert result.reading.flags == frozenset(i.get("flags", ()))
 
 
 @pytest.mark.parametrize("vec", _load("refusals"), ids=lambda v: v["name"])

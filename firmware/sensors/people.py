@@ -7,13 +7,19 @@
 #   Without the salt no hash can be recomputed, so nothing links a device across windows.
 # - Only the count of distinct hashes leaves (people_n). Addresses are never stored, logged,
 #   written to flash or returned; this module opens no file.
-# - At most `cap` distinct devices per window; beyond, sightings are counted in `overflow`
-#   (people_n is then a lower bound).
+# - At most `cap` distinct devices per window: a full table is not grown, the window is marked
+#   saturated (people_n = cap, a lower bound, and people_sat = 1 in the reading); sightings not
+#   counted are tallied in `overflow`.
+# - One device counts at most once per reading (the sensitivity the gateway's noise assumes,
+#   docs/privacy.md): a scan belongs wholly to the window in which it started (a window too old
+#   is closed before a scan, never during one), advertisements arriving outside a scan are
+#   dropped, and windows closed by max_window_s combine into the reading by their largest count.
 # Source: a bluetooth.BLE object (gap_scan + irq: events 5 scan result, 6 scan done) or a
 # callable scan(duration_ms) -> iterable of (addr_type, addr, rssi, adv_data).
 # Limits: a phone that rotates its random address inside a window counts twice.
-# RAM: 2.9 KB after import; a People object 2.5 KB at cap=128 (table: 16 bytes per cap)
-# (unix VM, .py; test_sensor_ram.py).
+# RAM: 3.1 KB after import; a People object 2.5 KB at cap=128 (table: 16 bytes per cap); a
+# scan allocates only short-lived garbage (one sha256 per advertisement), whatever the crowd
+# (unix VM, .py; test_sensor_ram.py, test_sensor_people.py).
 import asyncio
 import hashlib
 import os
@@ -28,7 +34,7 @@ _ZERO = bytes(64)
 
 
 class People:
-    METRICS = ("people_n",)
+    METRICS = ("people_n",)  # and the flag people_sat = 1, only in a saturated window
 
     def __init__(self, source, rssi_min=-85, cap=128, scan_ms=5000, max_window_s=900):
         if cap < 1 or cap > 4096:
@@ -43,10 +49,12 @@ class People:
         self._scan_ms = scan_ms
         self._max_ms = max_window_s * 1000
         self._n = 0  # distinct hashes in the window
-        self._carry = 0  # count of windows closed by max_window_s since the last read()
+        self._sat = False  # the table filled in this window: _n is a lower bound
+        self._carry = 0  # largest count of the windows closed by max_window_s since read()
+        self._carry_sat = False
         self.overflow = 0  # sightings not counted because the table was full
         self._salt = None
-        self._done = True
+        self._done = True  # no scan under way: BLE results are dropped
         self._ble = None
         self._scan = None
         if hasattr(source, "gap_scan"):
@@ -76,14 +84,24 @@ class People:
         self._n = 0
         return n
 
+    def _roll(self):
+        # read() is late: the salt must not outlive its window. The closed window's count is
+        # kept as a candidate for the reading (by max, not sum: one device, one count)
+        if time.ticks_diff(time.ticks_ms(), self._t0) > self._max_ms:
+            sat = self._sat
+            self._sat = False
+            n = self._end_window()
+            if n > self._carry:
+                self._carry = n
+            self._carry_sat |= sat
+            self._new_window()
+
     def feed(self, addr, rssi):
         # one advertisement: hash its address into the current window, keep nothing else
         if rssi < self._rssi:
             return
-        if time.ticks_diff(time.ticks_ms(), self._t0) > self._max_ms:
-            # read() is late: the salt must not outlive its window
-            self._carry += self._end_window()
-            self._new_window()
+        if self._done:
+            self._roll()  # fed outside a scan (tests, a caller of its own): checked here
         h = hashlib.sha256(self._salt)
         h.update(addr)
         d = h.digest()
@@ -104,6 +122,7 @@ class People:
                 return  # seen in this window
             i = (i + 1) & m
         if self._n >= self._cap:
+            self._sat = True  # full: the count stays at cap, marked, never grown
             self.overflow += 1
             return
         for j in range(_HASH):
@@ -114,18 +133,23 @@ class People:
 
     def _irq(self, event, data):
         if event == _IRQ_SCAN_RESULT:
-            self.feed(data[1], data[3])  # (addr_type, addr, adv_type, rssi, adv_data)
+            if not self._done:  # a result queued past the scan's end belongs to no window
+                self.feed(data[1], data[3])  # (addr_type, addr, adv_type, rssi, adv_data)
         elif event == _IRQ_SCAN_DONE:
             self._done = True
 
     async def scan(self, duration_ms):
-        # one scan of duration_ms into the current window
+        # one scan of duration_ms, wholly into the window current when it starts
+        self._roll()
+        self._done = False
         if self._scan is not None:
-            for r in self._scan(duration_ms):
-                self.feed(r[1], r[2])
+            try:
+                for r in self._scan(duration_ms):
+                    self.feed(r[1], r[2])
+            finally:
+                self._done = True
             await asyncio.sleep_ms(0)
             return
-        self._done = False
         try:
             self._ble.gap_scan(duration_ms, 30000, 30000)
         except OSError as e:
@@ -134,8 +158,8 @@ class People:
         t = time.ticks_ms()
         while not self._done:
             if time.ticks_diff(time.ticks_ms(), t) > duration_ms + 2000:
+                self._done = True  # first: whatever the radio still delivers is dropped
                 self._ble.gap_scan(None)
-                self._done = True
                 raise OSError("people: BLE scan did not finish")
             await asyncio.sleep_ms(50)
 
@@ -144,7 +168,13 @@ class People:
             if self._scan_ms:
                 await self.scan(self._scan_ms)
         finally:  # the window ends even when the scan failed: its salt and hashes go
-            n = self._carry + self._end_window()
+            sat = self._sat or self._carry_sat  # a full window's count, cap, is the largest
+            n = self._end_window()
+            if self._carry > n:
+                n = self._carry
             self._carry = 0
+            self._sat = self._carry_sat = False
             self._new_window()
         out["people_n"] = n
+        if sat:
+            out["people_sat"] = 1

@@ -36,7 +36,9 @@ def test_reading_vectors_encode_to_the_exact_bytes():
     for vec in _load("readings"):
         i = vec["input"]
         enc = proto.Encoder(i["node"], i["kid"], proto.Signer(_unhex(vec["secret_hex"])))
-        got = bytes(enc.reading(i["counter"], i["t"], i["fw"], i["measures"], i.get("bat")))
+        # a flag (people_sat) is one more pair in "m" for the node, after the metrics
+        m = i["measures"] + [[f, 1] for f in i.get("flags", ())]
+        got = bytes(enc.reading(i["counter"], i["t"], i["fw"], m, i.get("bat")))
         assert got == vec["message"].encode(), (vec["name"], got)
 
 
@@ -47,6 +49,7 @@ def test_reading_vectors_survive_single_precision_values():
     for vec in _load("readings"):
         i = vec["input"]
         m = [(k, struct.unpack("<f", struct.pack("<f", v))[0]) for k, v in i["measures"]]
+        m += [(f, 1.0) for f in i.get("flags", ())]
         enc = proto.Encoder(i["node"], i["kid"], proto.Signer(_unhex(vec["secret_hex"])))
         got = bytes(enc.reading(i["counter"], i["t"], i["fw"], m, i.get("bat")))
         assert got == vec["message"].encode(), (vec["name"], got)

@@ -134,7 +134,7 @@ async def test_tiny_cap_works():
     p = People(Scans(_adv([_addr(1), _addr(2)])), cap=1)
     out = {}
     await p.read(out)
-    if out["people_n"] != 1 or p.overflow != 1:
+    if out != {"people_n": 1, "people_sat": 1} or p.overflow != 1:
         raise AssertionError((out, p.overflow))
 
 
@@ -144,8 +144,20 @@ async def test_table_is_bounded_and_overflow_counted():
         raise AssertionError("table size %d" % len(p._table))
     out = {}
     await p.read(out)
-    if out["people_n"] != 8 or p.overflow != 12:
+    if out != {"people_n": 8, "people_sat": 1} or p.overflow != 12:
         raise AssertionError((out, p.overflow))
+    out = {}
+    await p.read(out)  # the next window starts empty and unsaturated
+    if out != {"people_n": 0}:
+        raise AssertionError(out)
+
+
+async def test_a_full_table_is_saturated_only_when_one_more_device_comes():
+    p = People(Scans(_adv([_addr(i) for i in range(8)] * 2)), cap=8)
+    out = {}
+    await p.read(out)
+    if out != {"people_n": 8}:  # exactly cap devices: a true count, not a lower bound
+        raise AssertionError(out)
 
 
 async def test_salt_never_outlives_max_window_even_without_read():
@@ -160,7 +172,9 @@ async def test_salt_never_outlives_max_window_even_without_read():
             raise AssertionError("the salt of a window older than max_window_s survived")
     out = {}
     await p.read(out)
-    if out["people_n"] != 3:
+    # three windows of one device each: the reading is their largest count, not their sum
+    # (a sum would count a device seen in two of them twice)
+    if out["people_n"] != 1:
         raise AssertionError(out)
 
 
@@ -190,6 +204,59 @@ async def test_ble_object_source_with_scan_events():
     await p.read(out)
     if not ble.on or out["people_n"] != 5:
         raise AssertionError((ble.on, out))
+
+
+async def test_a_scan_across_the_window_end_counts_each_device_in_one_window():
+    # the window's end (max_window_s=0) passes during the first scan: the scan stays in the
+    # window it started in, so device 1, heard before and after, counts once in all
+    def straddling(ms):
+        yield (1, _addr(1), -50, b"")
+        time.sleep_ms(5)
+        yield (1, _addr(1), -50, b"")
+        yield (1, _addr(2), -50, b"")
+
+    scans = [straddling, lambda ms: ()]
+    p = People(lambda ms: scans.pop(0)(ms), scan_ms=1000, max_window_s=0)
+    counts = []
+    for _ in range(2):
+        out = {}
+        await p.read(out)
+        counts.append(out["people_n"])
+    if counts != [2, 0]:
+        raise AssertionError("devices 1 and 2 across two windows: %r" % counts)
+
+
+async def test_a_result_the_radio_delivers_after_the_scan_counts_in_no_window():
+    class LateBLE:
+        # like the ESP32, where results are scheduled callbacks: one still queued when the scan
+        # is over runs after read() has closed the window
+        def active(self, on=None):
+            pass
+
+        def irq(self, h):
+            self.h = h
+
+        def gap_scan(self, ms, interval_us=0, window_us=0):
+            if ms is not None:
+                if self.first:
+                    self.h(5, (1, memoryview(_addr(1)), 0, -55, memoryview(b"")))
+                self.first = False
+                self.h(6, None)
+
+    ble = LateBLE()
+    ble.first = True
+    p = People(ble, scan_ms=100)
+    counts = []
+    for _ in range(2):
+        out = {}
+        await p.read(out)
+        counts.append(out["people_n"])
+        ble.h(5, (1, memoryview(_addr(1)), 0, -55, memoryview(b"")))  # the late result
+    if counts != [1, 0]:
+        raise AssertionError(counts)
+    p._irq(5, (1, memoryview(_addr(2)), 0, -55, memoryview(b"")))
+    if p._n:
+        raise AssertionError("a result outside any scan was counted")
 
 
 async def test_simulated_pedestrians_counted_exactly_and_busier_at_rush_hour():

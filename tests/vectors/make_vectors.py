@@ -27,7 +27,8 @@ MANIFEST_NOW = 1764259200
 
 def _reading(name: str, secret: bytes, **kw: Any) -> dict[str, Any]:
     body = encode_reading(
-        kw["node"], kw["kid"], kw["counter"], kw["t"], kw["fw"], kw["measures"], kw.get("bat")
+        kw["node"], kw["kid"], kw["counter"], kw["t"], kw["fw"], kw["measures"], kw.get("bat"),
+        kw.get("flags", ()),
     )
     return {
         "name": name,
@@ -92,6 +93,18 @@ def readings() -> list[dict[str, Any]]:
             fw="0.1.0",
             measures=[["temp_c", -5.07]],
         ),
+        _reading(
+            "people_counter_saturated",
+            SECRET,
+            node="ang-0001",
+            kid=1,
+            counter=5,
+            t=1764259380,
+            fw="0.1.0",
+            measures=[["people_n", 128]],
+            bat=3.52,
+            flags=["people_sat"],
+        ),
     ]
 
 
@@ -151,6 +164,10 @@ def refusals() -> list[dict[str, Any]]:
         {"name": "unknown_metric", "message": signed(base % '{"co2_ppm":400}'),
          "reason": "unknown_metric"},
         {"name": "empty_measures", "message": signed(base % "{}"), "reason": "malformed"},
+        {"name": "flag_without_measure", "message": signed(base % '{"people_sat":1}'),
+         "reason": "malformed"},
+        {"name": "flag_not_one", "message": signed(base % '{"people_n":3,"people_sat":0}'),
+         "reason": "out_of_range"},
         {"name": "boolean_value", "message": signed(base % '{"temp_c":true}'),
          "reason": "malformed"},
         {"name": "unknown_key_id",

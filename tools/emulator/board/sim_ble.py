@@ -2,6 +2,8 @@
 # Arrivals follow sim_env.people_per_min (rush-hour peaks); each phone stays in range 15-90 s
 # (simulated), is reported once or twice per scan, under a random resolvable address that it
 # rotates now and then (~15 min, like real phones); two fixed beacons stay in range all day.
+# cfg["crowd"] = N adds N devices in range at every scan (a stadium's exit, a market: the
+# tests' and benchmarks' crowd), their addresses made from their index, nothing kept per device.
 # Phones are kept in flat arrays (no object per phone): the simulator lives in the node's heap.
 import array
 
@@ -93,3 +95,13 @@ class Pedestrians:
             if rec is not None:
                 rec.append(adv)
             yield adv
+        # the crowd: one reused address buffer (the radio's is reused too), not in self.last
+        a = bytearray(6)
+        a[0] = 0xC0 | b[0] & 0x3F  # static random address
+        a[1] = b[1]
+        a[5] = 0x5A
+        for i in range(c.get("crowd", 0)):
+            a[2] = i >> 16 & 0xFF
+            a[3] = i >> 8 & 0xFF
+            a[4] = i & 0xFF
+            yield (1, a, -60 - (i & 15), _ADV)
