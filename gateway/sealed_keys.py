@@ -21,6 +21,9 @@ class SecretError(ValueError):
     """A stored node secret does not open with this gateway's key (another gateway's database,
     or its key file replaced)."""
 
+    HINT = ("restore data_dir/sealing.key, or move gateway.db aside and let the fleet sync "
+            "the nodes again")
+
 
 class KeyRing:
     """Seals and opens the node keys of one gateway; a pure function of values but for the

@@ -160,3 +160,21 @@ def test_no_node_secret_in_plaintext_under_the_data_directory_and_every_file_own
         proc.wait(30)
         log.close()
     _check_data_dir(data)  # and once it stopped
+
+
+def test_a_replaced_sealing_key_stops_the_gateway_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "gw"
+    conf = tmp_path / "gateway.toml"
+    conf.write_text(f'data_dir = "{data}"\n[mqtt]\nport = {free_port()}\n'
+                    f'[http]\nport = {free_port()}\n')
+    gw = Gateway(load_settings(conf))
+    gw.add_node(NodeRecord(LOCAL, "centre-ville", {1: SECRETS[LOCAL]}, False))
+    gw.store.close()
+    (data / "sealing.key").write_bytes(os.urandom(32))  # another key: the secrets stay shut
+    result = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(conf)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.strip() == (
+        f"error: the gateway stopped: the secret of node {LOCAL} key 1 does not open with this "
+        "gateway's sealing key: restore data_dir/sealing.key, or move gateway.db aside and let "
+        "the fleet sync the nodes again")
