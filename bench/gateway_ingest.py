@@ -75,7 +75,9 @@ def run_publishers(port: int, msgs: list[tuple[str, bytes]], user: str,
                "-i", f"bench-pub-{i}", "--repeat", "0"]
         cmd = cmd[:-2]
         if user:
-            cmd += ["-u", user, "-P", password]
+            # one account per publisher: the broker binds client ids to user names, so
+            # publishers sharing one account would close each other's connection
+            cmd += ["-u", f"{user}-{i}", "-P", password]
         procs.append(subprocess.Popen(cmd, stdin=f.open("rb"), stdout=subprocess.DEVNULL))
     return t0, procs
 
@@ -96,7 +98,7 @@ class LatencyProbe:
         self.latency: list[float] = []
         self.stop = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-probe")
-        self.client.username_pw_set(BENCH_USER, BENCH_PASSWORD)
+        self.client.username_pw_set(f"{BENCH_USER}-probe", BENCH_PASSWORD)
         self.client.on_message = self._on_ack
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(f"territoire/v1/node/{self.NODE}/ack", qos=1)
@@ -214,14 +216,17 @@ def gateway_run(tmp: Path, msgs: list[tuple[str, bytes]],
             except OSError:
                 time.sleep(0.1)
         time.sleep(1.0)
-        # a bench user with the gateway's rights publishes for every node
+        # bench users with the gateway's rights publish for every node, one per publisher
         passwd = Path(tmp / "gw" / "broker" / "passwd")
         from gateway.broker_config import hash_password
 
+        users = [f"{BENCH_USER}-{i}" for i in range(len({t for t, _ in msgs}))]
+        users.append(f"{BENCH_USER}-probe")
         with passwd.open("a") as f:
-            f.write(f"{BENCH_USER}:{hash_password(BENCH_PASSWORD)}\n")
+            f.writelines(f"{u}:{hash_password(BENCH_PASSWORD)}\n" for u in users)
         acl = Path(tmp / "gw" / "broker" / "acl")
-        acl.write_text(acl.read_text() + f"\nuser {BENCH_USER}\ntopic readwrite territoire/#\n")
+        acl.write_text(acl.read_text() + "".join(
+            f"\nuser {u}\ntopic readwrite territoire/#\n" for u in users))
         pid_broker = int(subprocess.check_output(["pgrep", "-f", str(tmp / "gw" / "broker")])
                          .split()[0])
         os.kill(pid_broker, signal.SIGHUP)

@@ -51,7 +51,8 @@ def _reset_cause(machine):
 
 
 async def publish_state(node):
-    await node.session.publish(node.t_state, state_msg(node, "online"), 1, True)
+    # not retained: the gateway's broker refuses retained messages (docs/protocol.md)
+    await node.session.publish(node.t_state, state_msg(node, "online"), 1)
 
 
 async def status_loop(node):

@@ -48,7 +48,8 @@ class Uplink:
 
         node = self.node
         m = node.cfg["mqtt"]
-        will = (node.t_state.encode(), health.state_msg(node, "offline"), True, 1)
+        # not retained: the broker refuses a retained will at CONNECT (docs/protocol.md)
+        will = (node.t_state.encode(), health.state_msg(node, "offline"), False, 1)
         return mqtt.MQTTClient(
             node.id, m["host"], m["port"], user=m["user"], password=m["password"],
             keepalive=m["keepalive"], will=will, bufs=node.mqtt_bufs)
@@ -57,7 +58,7 @@ class Uplink:
         node = self.node
         await client.subscribe(self.t_ack, 1)
         await client.subscribe(self.t_cmd, 1)
-        await client.publish(node.t_state, health.state_msg(node, "online"), 1, True)
+        await client.publish(node.t_state, health.state_msg(node, "online"), 1)
         # a reconnect means in-flight readings may be lost at the broker: send them again now
         self.sent.clear()
         node.wake.set()

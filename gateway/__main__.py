@@ -23,6 +23,7 @@ from gateway.main import (
     enroll_hint,
     run_gateway,
 )
+from gateway.sealed_keys import SecretError
 
 __all__ = ["main"]
 
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
         print(f"error: the gateway stopped: {exc}", file=sys.stderr)
+        return 4
+    except SecretError as exc:
+        print(f"error: the gateway stopped: {exc}: {SecretError.HINT}", file=sys.stderr)
         return 4
     except KeyboardInterrupt:
         return 130

@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from gateway.secret_file import private_file
+
 __all__ = ["BrokerError", "MosquittoProcess", "free_port"]
 
 
@@ -79,7 +81,9 @@ class MosquittoProcess:
         self.log_path = workdir / "mosquitto.log"
 
     def write_config(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        # owner-only whatever the umask: under the gateway's data directory in production
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_file(self.log_path)  # Mosquitto appends to it, keeping its mode
         conf = (
             # run as whoever started us: Mosquitto started as root would otherwise switch to
             # the 'mosquitto' user and lose access to our private files
@@ -93,7 +97,8 @@ class MosquittoProcess:
         if "allow_anonymous" not in self.extra_conf:
             conf += "allow_anonymous true\n"
         tmp = self.conf_path.with_suffix(".tmp")
-        tmp.write_text(conf + self.extra_conf)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(conf + self.extra_conf)
         os.replace(tmp, self.conf_path)
 
     def start(self, timeout: float = 10.0) -> None:

@@ -3,7 +3,13 @@
 Each node is a broker user (name = node id) whose password is derived from its secret
 (protocol.credentials). The ACL lets a node publish only its own reading and state topics and
 read only its own ack and cmd topics (and publish its own ota topic: update requests and
-progress); only the gateway user reads and writes everything.
+progress); only the gateway user reads and writes everything, and the monitor user (the
+workstation's `territoire node monitor`, run on the gateway) reads everything.
+
+The broker binds each connection's client id to its user name (``use_username_as_clientid``): a
+node account cannot take the gateway's client id, nor another node's, to close its connection
+(docs/security.md, "Hostile node and gateway hardening"); and it refuses retained messages
+(``retain_available false``): nothing a node publishes is replayed to a later subscriber.
 """
 
 from __future__ import annotations
@@ -15,11 +21,22 @@ from collections.abc import Iterable
 
 from protocol.topics import PREFIX
 
-__all__ = ["acl_file", "hash_password", "listener_conf", "password_file"]
+__all__ = ["MONITOR_USER", "acl_file", "hash_password", "listener_conf", "password_file",
+           "reserved_user"]
 
 # Mosquitto 2's password format "$7$": PBKDF2-SHA512, iterations, base64 salt, base64 hash.
 PBKDF2_ITERATIONS = 101
 SALT_BYTES = 12
+
+# the read-only account of `territoire node monitor`: with client ids bound to user names, a
+# monitor logged in as the gateway would close the gateway's own connection
+MONITOR_USER = "territoire-monitor"
+
+
+def reserved_user(node_id: str, gateway_user: str) -> bool:
+    """A node id that names one of the gateway's own accounts gets no broker account: it would
+    log in as the gateway (or the monitor) and, with client ids bound to user names, close it."""
+    return node_id in (gateway_user, MONITOR_USER)
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -41,6 +58,9 @@ def acl_file(gateway_user: str) -> str:
         f"user {gateway_user}\n"
         f"topic readwrite {PREFIX}/#\n"
         "\n"
+        f"user {MONITOR_USER}\n"
+        f"topic read {PREFIX}/#\n"
+        "\n"
         f"pattern write {PREFIX}/%u/reading\n"
         f"pattern write {PREFIX}/%u/state\n"
         f"pattern write {PREFIX}/%u/ota\n"
@@ -50,9 +70,16 @@ def acl_file(gateway_user: str) -> str:
 
 
 def listener_conf(passwd_path: str, acl_path: str, max_inflight: int,
-                  max_queued: int = 1_000_000) -> str:
+                  max_queued: int = 1_000_000, refuse_retained: bool = True) -> str:
+    # refuse_retained = false only while nodes whose firmware still retains its state and last
+    # will (refused at CONNECT otherwise) are being updated: docs/gateway.md
+    retained = "retain_available false\n" if refuse_retained else ""
     return (
         "allow_anonymous false\n"
+        # the client id is the user name whatever the client asks: no account can take over
+        # another's connection (Mosquitto reads this at start only, not on SIGHUP)
+        "use_username_as_clientid true\n"
+        f"{retained}"
         f"password_file {passwd_path}\n"
         f"acl_file {acl_path}\n"
         # QoS 1 messages in flight to one client (the gateway): beyond this the broker queues,

@@ -62,6 +62,9 @@ class BrokerSettings:
     # messages the broker keeps for the gateway beyond those in flight, where excess load
     # waits; beyond it Mosquitto drops (and logs it). About 500 bytes of broker memory each.
     max_queued_messages: int = 1_000_000
+    # Mosquitto refuses retained messages (retain_available false); false only while nodes whose
+    # firmware still retains its state and last will are updated (docs/gateway.md)
+    refuse_retained: bool = True
 
 
 @dataclass(frozen=True)

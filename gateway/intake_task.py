@@ -81,7 +81,10 @@ class IntakeTask:
         while this one commits (a crash before the commit loses neither: neither is acked)."""
         t0 = time.perf_counter()
         now = time.time()
-        raw = [(topic_of(m), bytes(m.payload)) for m in messages]
+        # a retained message (replayed by a broker that keeps them) is never a node's live
+        # message: counted `retained`, acknowledged to the broker, neither stored nor acked
+        retained = sum(1 for m in messages if m.retain)
+        raw = [(topic_of(m), bytes(m.payload)) for m in messages if not m.retain]
         ota = [(t, p) for t, p in raw if t.endswith("/ota")]
         if ota:
             raw = [(t, p) for t, p in raw if not t.endswith("/ota")]
@@ -89,6 +92,8 @@ class IntakeTask:
             await self.ota.messages(client, ota, now)
         batch = verify_batch(raw, self.registry.nodes, self.windows, now, self.limits,
                              self.s.ingest.max_message_bytes)
+        if retained:
+            batch.rejections["retained"] += retained
         self.windows.update(batch.windows)
         # one store thread: commits land in the order batches were staged
         commit = self.db.submit(self._commit, batch)

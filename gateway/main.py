@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import tracemalloc
 from collections import Counter
@@ -56,8 +57,14 @@ def _log_memory() -> None:
         )
 
 
+# what the gateway process creates is its own alone: SQLite's -wal and -shm, Mosquitto's log and
+# configuration, whatever a library writes (the shipped unit also says UMask=0077)
+PROCESS_UMASK = 0o077
+
+
 def run_gateway(config: Path, *, manage_broker: bool | None = None) -> None:
     """Run until SIGTERM or SIGINT; raises gateway.config.ConfigError on a bad file."""
+    os.umask(PROCESS_UMASK)
     settings = load_settings(config)
     check_files(settings)
     if settings.fleet.url and not _identity_exists(settings):
@@ -89,6 +96,7 @@ def enroll_gateway(config: Path, token: str) -> tuple[str, str]:
     """Enroll with the fleet named in the configuration; returns (gateway id, fleet url).
 
     Raises ConfigError for a bad file, gateway.fleet_client.FleetError when refused."""
+    os.umask(PROCESS_UMASK)
     settings = load_settings(config)
     if not settings.fleet.url:
         raise ConfigError("the configuration has no fleet.url")

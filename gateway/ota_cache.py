@@ -26,7 +26,7 @@ class ObjectCache:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)  # the data directory is owner-only
         for stale in root.glob("*.tmp"):  # a write cut short by a crash
             stale.unlink(missing_ok=True)
         self.sizes = {p.name: p.stat().st_size for p in root.iterdir() if _NAME.match(p.name)}
@@ -53,7 +53,7 @@ class ObjectCache:
             raise CacheFull(f"cache holds {self.size} bytes, limit {self.max_bytes}")
         path = self._path(h)
         tmp = path.with_name(h + ".tmp")
-        with tmp.open("wb") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

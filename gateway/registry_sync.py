@@ -28,7 +28,8 @@ log = logging.getLogger("territoire.gateway")
 
 class RegistrySync:
     def __init__(
-        self, settings: Settings, db: StoreThread, identity: Identity, mqtt_password: str
+        self, settings: Settings, db: StoreThread, identity: Identity, mqtt_password: str,
+        monitor_password: str = "",
     ) -> None:
         self.s = settings
         self.db = db
@@ -39,7 +40,7 @@ class RegistrySync:
         conf_dir = Path(b.conf_dir) if b.conf_dir else gateway_files.broker_dir(settings.data_path)
         self.broker_files = BrokerFiles(
             conf_dir, settings.mqtt.username, mqtt_password, settings.mqtt.max_inflight,
-            b.pid_file, b.max_queued_messages,
+            b.pid_file, b.max_queued_messages, monitor_password, b.refuse_retained,
         )
         self.broker: MosquittoProcess | None = None
 

@@ -42,7 +42,7 @@ from gateway.ota_task import OtaTask
 from gateway.publisher import Publisher
 from gateway.registry import BrokerFiles
 from gateway.registry_sync import RegistrySync
-from gateway.secret_file import load_or_create
+from gateway.secret_file import load_or_create, private_dir, tighten_tree
 from gateway.store import NodeRecord, Store
 from gateway.store_thread import StoreThread
 from gateway.tasks import run_group
@@ -58,16 +58,23 @@ class Gateway:
     def __init__(self, settings: Settings, uplink: Uplink | None = None) -> None:
         self.s = settings
         data = settings.data_path
-        data.mkdir(parents=True, exist_ok=True)
-        self.db = StoreThread(Store(gateway_files.database(data)))
+        # owner-only, whatever the umask and whatever an older gateway left (docs/security.md)
+        private_dir(data)
+        tighten_tree(data)
+        self.identity = Identity.load(data, settings.fleet.gateway_id or settings.name)
+        # node secrets are kept sealed to the gateway's own key (gateway/sealed_keys.py)
+        self.db = StoreThread(Store(gateway_files.database(data), self.identity.sealing))
         self.store = self.db.store
         self.metrics = Metrics()
         self.health = NodeHealth()
         self.mqtt_password = settings.mqtt.password or load_or_create(
             gateway_files.mqtt_password(data), lambda: secrets.token_urlsafe(24).encode()
         ).decode()
-        self.identity = Identity.load(data, settings.fleet.gateway_id or settings.name)
-        self.registry = RegistrySync(settings, self.db, self.identity, self.mqtt_password)
+        monitor_password = load_or_create(
+            gateway_files.monitor_password(data), lambda: secrets.token_urlsafe(24).encode()
+        ).decode()
+        self.registry = RegistrySync(settings, self.db, self.identity, self.mqtt_password,
+                                     monitor_password)
         if uplink is None and settings.fleet.url:
             uplink = HttpUplink(settings.fleet.url, self.identity, settings.uplink.timeout_s)
         self.uplink = UplinkTask(settings, self.db, uplink, self.metrics)

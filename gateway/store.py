@@ -4,6 +4,9 @@ Every accepted reading, the per-node replay windows, rejection counts, the bound
 and the uplink outbox live here, and a batch of readings is committed in ONE transaction with
 ``synchronous=FULL`` before any of them is acknowledged to its node (docs/protocol.md,
 "Acknowledgement"). SQL stays in this module; callers pass and get plain values.
+
+Node secrets are never written in the clear: they are kept sealed to the gateway's own key
+(gateway/sealed_keys.py); the database and its -wal and -shm files are 0600.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from gateway.sealed_keys import KeyRing
+from gateway.secret_file import private_dir, private_file
 from protocol.codec import Reading
 from protocol.verify import REPLAY_WINDOW, CounterWindow
 
@@ -25,7 +31,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     node_id TEXT PRIMARY KEY,
     zone TEXT NOT NULL,
-    keys TEXT NOT NULL,          -- JSON {key_id: secret hex}
+    keys TEXT NOT NULL,          -- JSON {key_id: {"sealed": base64, "expires": t or null}}
     revoked INTEGER NOT NULL DEFAULT 0,
     updated REAL NOT NULL
 );
@@ -120,9 +126,13 @@ def _reading_blob(r: Reading) -> bytes:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, sealing: X25519PrivateKey) -> None:
+        """``sealing``: the gateway's X25519 key, which node secrets are sealed to."""
+        private_dir(path.parent)
         self.path = path
+        self.keyring = KeyRing(sealing)
+        # made owner-only before SQLite opens it: SQLite gives -wal and -shm the same mode
+        private_file(path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed transaction survives a power cut, which the ack promises
@@ -131,17 +141,34 @@ class Store:
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(quarantine)")}
         if "payload" in cols:  # an older quarantine kept raw messages: they go, unread
             self.db.execute("DROP TABLE quarantine")
+        # a deleted or replaced row (a rotated key) is overwritten, not left in a free page
+        self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
+        self._seal_plain_secrets()
 
     def close(self) -> None:
         self.db.close()
 
     # ------------------------------------------------------------------------- registry
 
+    def _seal_plain_secrets(self) -> None:
+        """An older gateway kept node secrets as hex: seal them, and leave no copy in the WAL
+        nor in a free page."""
+        rows = self.db.execute("SELECT node_id, keys FROM nodes").fetchall()
+        plain = [(n, p) for n, column in rows if (p := KeyRing.plain(column)) is not None]
+        if not plain:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        for node_id, (keys, expires) in plain:
+            self.db.execute("UPDATE nodes SET keys=? WHERE node_id=?",
+                            (self.keyring.dump(node_id, keys, expires), node_id))
+        self.db.execute("COMMIT")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def upsert_node(self, node: NodeRecord) -> None:
-        keys = orjson.dumps(
-            {str(k): [v.hex(), node.expires.get(k)] for k, v in node.keys.items()}
-        )
+        keys = self.keyring.dump(node.node_id, node.keys, node.expires)
         self.db.execute(
             "INSERT INTO nodes (node_id, zone, keys, revoked, updated) VALUES (?,?,?,?,?) "
             "ON CONFLICT(node_id) DO UPDATE SET zone=excluded.zone, keys=excluded.keys, "
@@ -152,11 +179,10 @@ class Store:
     def nodes(self) -> list[NodeRecord]:
         rows = self.db.execute("SELECT node_id, zone, keys, revoked FROM nodes").fetchall()
         out = []
-        for node_id, zone, keys, revoked in rows:
-            parsed = orjson.loads(keys)
-            keyring = {int(k): bytes.fromhex(v[0]) for k, v in parsed.items()}
-            expires = {int(k): int(v[1]) for k, v in parsed.items() if v[1] is not None}
-            out.append(NodeRecord(node_id, zone, keyring, bool(revoked), expires))
+        for node_id, zone, column, revoked in rows:
+            keys, expires = self.keyring.load(node_id, column)
+            out.append(NodeRecord(node_id, zone, keys, bool(revoked), expires))
+        self.keyring.keep_only(set().union(*(KeyRing.sealed_texts(r[2]) for r in rows)))
         return out
 
     def delete_node(self, node_id: str) -> None:

@@ -42,7 +42,7 @@ def test_the_gateway_opens_a_vector_secret_and_only_for_its_node(vec: dict[str, 
 
 
 def test_a_sync_page_of_vector_secrets_lands_in_the_registry(tmp_path: Path) -> None:
-    store = Store(tmp_path / "gw.db")
+    store = Store(tmp_path / "gw.db", SEALING)
     try:
         first, rotated = SEALED["sealed"]
         page = {

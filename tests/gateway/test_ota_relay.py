@@ -138,7 +138,7 @@ def test_cache_stores_only_what_hashes_to_its_name_within_its_bound(tmp_path: Pa
 def _relay(tmp_path: Path, metrics: Metrics) -> tuple[OtaRelay, Identity, Store]:
     """A relay with its identity, store and cache in ``tmp_path``; database calls run inline."""
     identity = Identity.load(tmp_path, "gw")
-    store = Store(tmp_path / "gw.db")
+    store = Store(tmp_path / "gw.db", identity.sealing)
 
     async def run_db(fn: Any) -> Any:
         return fn()

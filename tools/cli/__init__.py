@@ -52,6 +52,7 @@ def gateway_run(
     from gateway.broker import BrokerError
     from gateway.config import ConfigError
     from gateway.main import GatewayRefused, NotEnrolled, enroll_hint, run_gateway
+    from gateway.sealed_keys import SecretError
 
     try:
         run_gateway(config, manage_broker=manage_broker or None)
@@ -65,6 +66,8 @@ def gateway_run(
     except (BrokerError, OSError) as exc:
         # a port already in use, a data directory that cannot be written, no Mosquitto...
         fail(f"the gateway stopped: {exc}", Code.BOARD)
+    except SecretError as exc:
+        fail(f"the gateway stopped: {exc}: {SecretError.HINT}", Code.BOARD)
 
 
 @gateway_app.command("enroll")

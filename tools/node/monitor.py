@@ -3,7 +3,9 @@
 The core (:func:`describe`) is a function of the topic kind, the message bytes, the node's
 credentials and the replay window seen so far; it uses the protocol's own verifier and codec,
 so what the monitor calls valid is exactly what the gateway accepts. The shell subscribes with
-the gateway's broker account (only it may read a node's topics, by the broker's ACL).
+the monitor's read-only broker account, which the gateway writes beside its own: the broker
+binds client ids to user names, so a monitor logged in as the gateway would close the gateway's
+connection.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiomqtt
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from gateway.broker_config import MONITOR_USER
 from gateway.config import Settings
 from gateway.store import Store
 from protocol import gateway_files
@@ -123,18 +127,17 @@ def describe(
 
 
 def broker_login(settings: Settings) -> tuple[str, int, str, str]:
-    """(host, port, user, password) of the gateway's broker account, from its configuration."""
+    """(host, port, user, password) of the monitor's read-only broker account, which the
+    gateway made in its data directory."""
     m = settings.mqtt
-    password = m.password
-    if not password:
-        try:
-            password = gateway_files.mqtt_password(settings.data_path).read_text().strip()
-        except OSError as exc:
-            raise MonitorError(
-                f"no broker password in the configuration nor in {settings.data_path}: "
-                f"{exc.strerror} (run this on the gateway, as the gateway's user)"
-            ) from None
-    return m.host, m.port, m.username, password
+    try:
+        password = gateway_files.monitor_password(settings.data_path).read_text().strip()
+    except OSError as exc:
+        raise MonitorError(
+            f"no monitor password in {settings.data_path}: {exc.strerror} (run this on the "
+            "gateway, as the gateway's user, once the gateway has run)"
+        ) from None
+    return m.host, m.port, MONITOR_USER, password
 
 
 def gateway_credentials(settings: Settings, node_id: str) -> NodeCredentials:
@@ -142,7 +145,13 @@ def gateway_credentials(settings: Settings, node_id: str) -> NodeCredentials:
     db = gateway_files.database(settings.data_path)
     if not db.exists():
         raise MonitorError(f"no gateway registry at {db}: is this the gateway's configuration?")
-    store = Store(db)
+    try:
+        sealing = X25519PrivateKey.from_private_bytes(
+            gateway_files.sealing_key(settings.data_path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise MonitorError(f"cannot read the gateway's sealing key in {settings.data_path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+    store = Store(db, sealing)
     try:
         for rec in store.nodes():
             if rec.node_id == node_id:
