@@ -5,6 +5,10 @@ Exactly-once: the aggregator's state is checkpointed with a cursor (the storage 
 last reading folded in); after a crash the readings stored after the cursor are replayed, so
 every stored reading is counted once. The privacy ledger is persisted in the same transaction
 that queues the cells, so a crash can never publish without having spent the budget.
+
+Readings the aggregator holds back (rate limited, suspect: gateway/aggregate.py) stay stored
+and are marked in the store's ``held_back`` table by the same checkpoint; a replay judges them
+again from the checkpointed state, so the marks and the figures agree.
 """
 
 from __future__ import annotations
@@ -16,15 +20,17 @@ from typing import Any
 
 import orjson
 
-from gateway.aggregate import Aggregator, AggregatorSettings
+from gateway.aggregate import HELD_BACK, Aggregator, AggregatorSettings
 from gateway.anonymize import PublishedCell, anonymize
-from gateway.config import PrivacySettings, PublishSettings
+from gateway.config import NodeRateSettings, PlausibilitySettings, PrivacySettings, PublishSettings
 from gateway.privacy_budget import PrivacyLedger, budget_day
 from gateway.store import Store, readings_after
 from protocol.codec import Reading
 
-__all__ = ["Checkpoint", "Publisher", "cell_record"]
+__all__ = ["Checkpoint", "Held", "Publisher", "cell_record"]
 
+# a reading held back: (node_id, counter, t, reason)
+Held = tuple[str, int, int, str]
 
 
 def cell_record(cell: PublishedCell, settings: PrivacySettings) -> dict[str, Any]:
@@ -53,6 +59,7 @@ class Checkpoint:
     cursor: int
     cells: list[bytes]
     recent: bytes
+    held: list[Held]
 
 
 class Publisher:
@@ -61,22 +68,31 @@ class Publisher:
         agg_settings: AggregatorSettings,
         privacy: PrivacySettings,
         recent_max: int = PublishSettings().recent_max,
+        node_rate: NodeRateSettings | None = None,
+        plausibility: PlausibilitySettings | None = None,
     ) -> None:
         self.agg_settings = agg_settings
+        self.node_rate = node_rate
+        self.plausibility = plausibility
         self.privacy = privacy
         self.recent_max = recent_max  # published cells kept for the local open-data endpoints
-        self.agg = Aggregator(agg_settings)
+        self.agg = Aggregator(agg_settings, node_rate, plausibility)
+        self.held: list[Held] = []  # since the last checkpoint, to mark in the store
         self.ledger = PrivacyLedger()
         self.cursor = 0
+        self.replayed = 0
         self.recent: list[dict[str, Any]] = []
         self.outcomes: Counter[str] = Counter()
 
-    def load(self, store: Store) -> int:
-        """Restore the checkpoint and replay what was stored after it; returns replayed count.
-        A corrupt checkpoint is an error, never a silent reset (which would double count)."""
+    def load(self, store: Store) -> list[Held]:
+        """Restore the checkpoint and replay what was stored after it; returns the replayed
+        readings held back (``replayed`` says how many were replayed). A corrupt checkpoint is
+        an error, never a silent reset (which would double count)."""
         raw = store.kv_get("aggregator")
         if raw is not None:
-            self.agg = Aggregator.from_state(orjson.loads(raw), self.agg_settings)
+            self.agg = Aggregator.from_state(
+                orjson.loads(raw), self.agg_settings, self.node_rate, self.plausibility
+            )
         ledger = store.kv_get("privacy_ledger")
         if ledger is not None:
             self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))
@@ -84,15 +100,26 @@ class Publisher:
         self.cursor = int(cursor.decode()) if cursor is not None else 0
         recent = store.kv_get("recent_cells")
         self.recent = orjson.loads(recent) if recent is not None else []
-        replay, last = readings_after(store, self.cursor)
-        self.add(((r, z, 0.0) for r, z in replay), last)
-        return len(replay)
+        if self.agg.migrated:
+            # an older state's open cells were dropped: rebuild them from every stored reading
+            # of a window still open (the cursor only moves forward)
+            replay, last = readings_after(store, 0, self.agg.closed_until)
+        else:
+            replay, last = readings_after(store, self.cursor)
+        self.replayed = len(replay)
+        return self.add(((r, z, 0.0) for r, z in replay), last)
 
-    def add(self, accepted: Iterable[tuple[Reading, str, float]], last_id: int) -> None:
-        """Fold in readings just stored; ``last_id`` is the id of the last one stored."""
+    def add(self, accepted: Iterable[tuple[Reading, str, float]], last_id: int) -> list[Held]:
+        """Fold in readings just stored; ``last_id`` is the id of the last one stored.
+        Returns the readings held back (rate limited or suspect), which stay stored."""
+        held: list[Held] = []
         for reading, zone, _received in accepted:
-            self.agg.add(reading, zone)
+            verdict = self.agg.add(reading, zone)
+            if verdict in HELD_BACK:
+                held.append((reading.node_id, reading.counter, reading.t, verdict))
+        self.held += held
         self.cursor = max(self.cursor, last_id)
+        return held
 
     def privacy_today(self, now: float) -> dict[str, tuple[float, int]]:
         """Per zone with a ledger entry: (share of today's budget spent, 1 if stopped today)."""
@@ -119,7 +146,9 @@ class Publisher:
             cursor=self.cursor,
             cells=[orjson.dumps(r) for r in records],
             recent=orjson.dumps(self.recent),
+            held=self.held,
         )
+        self.held = []
         return cp, list(pub.cells)
 
 
@@ -133,6 +162,10 @@ def apply(store: Store, cp: Checkpoint, now: float) -> None:
         store.kv_set("aggregator_cursor", str(cp.cursor).encode())
         store.kv_set("recent_cells", cp.recent)
         store.outbox_add("aggregate", cp.cells, now)
+        db.executemany(
+            "INSERT OR REPLACE INTO held_back (node_id, counter, t, reason) VALUES (?,?,?,?)",
+            cp.held,
+        )
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
