@@ -49,14 +49,17 @@ def test_a_flood_stamped_now_is_cut_at_the_cap_but_a_two_hour_backlog_is_not() -
     s = AggregatorSettings()
     agg = Aggregator(s, NodeRateSettings(interval_s=60, margin=2.0))  # cap 10 per window
     # 100x the rate: 500 readings of one node within one window
-    flood = [agg.add(reading("hostile", T0 + i % 300, i + 1, temp_c=8.0), "centre")
-             for i in range(500)]
+    flood = [
+        agg.add(reading("hostile", T0 + i % 300, i + 1, temp_c=8.0), "centre") for i in range(500)
+    ]
     assert flood.count(ADDED) == 10
     assert flood.count(RATE_LIMITED) == 490
     assert agg.counters[RATE_LIMITED] == 490
     # a node back from a 2 h outage sends its stored readings (one a minute) at once
-    backlog = [agg.add(reading("honest", T0 - 7200 + 60 * i, i + 1, temp_c=8.0 + i / 100),
-                       "centre") for i in range(120)]
+    backlog = [
+        agg.add(reading("honest", T0 - 7200 + 60 * i, i + 1, temp_c=8.0 + i / 100), "centre")
+        for i in range(120)
+    ]
     assert backlog == [ADDED] * 120
 
 
@@ -88,8 +91,9 @@ def test_aggregator_state_with_nodes_rate_and_plausibility_round_trips() -> None
     straight = Aggregator(None, NodeRateSettings(interval_s=60))
     for i in range(30):
         straight.add(reading(f"n{i % 3}", T0 + 10 * i, i + 1, temp_c=8.0 + i / 50), "centre")
-    restored = Aggregator.from_state(json.loads(json.dumps(straight.to_state())), None,
-                                     NodeRateSettings(interval_s=60))
+    restored = Aggregator.from_state(
+        json.loads(json.dumps(straight.to_state())), None, NodeRateSettings(interval_s=60)
+    )
     assert restored.to_state() == straight.to_state()
     more = [reading("n0", T0 + 290, 99, temp_c=30.0), reading("n1", T0 + 291, 98, temp_c=8.5)]
     assert [restored.add(r, "centre") for r in more] == [straight.add(r, "centre") for r in more]
@@ -117,8 +121,9 @@ def test_a_spike_is_suspect_the_return_is_not_and_a_real_step_passes_with_time()
     assert p.judge("a", T0 + 240 + 3601, {"temp_c": 30.0}) is None
 
 
-def test_the_same_value_for_stuck_n_readings_over_stuck_s_is_suspect_where_sensors_are_noisy(
-) -> None:
+def test_the_same_value_for_stuck_n_readings_over_stuck_s_is_suspect_where_sensors_are_noisy() -> (
+    None
+):
     p = Plausibility()
     verdicts = [p.judge("a", T0 + 60 * i, {"temp_c": 12.34, "p_hpa": 1013.2}) for i in range(62)]
     assert verdicts[:60] == [None] * 60  # 60 readings span 59 minutes: not yet an hour
@@ -154,8 +159,11 @@ def _store(tmp_path: Path, readings: list[Reading]) -> tuple[Store, int]:
 def test_held_back_readings_stay_stored_marked_and_purged_with_the_readings(
     tmp_path: Path,
 ) -> None:
-    readings = [reading("a", T0, 1, temp_c=8.0), reading("a", T0 + 60, 2, temp_c=60.0),
-                reading("a", T0 + 61, 3, laeq_db=25.0)]
+    readings = [
+        reading("a", T0, 1, temp_c=8.0),
+        reading("a", T0 + 60, 2, temp_c=60.0),
+        reading("a", T0 + 61, 3, laeq_db=25.0),
+    ]
     store, last = _store(tmp_path, readings)
     pub = Publisher(AggregatorSettings(), PrivacySettings())
     held = pub.add([(r, "centre", float(r.t)) for r in readings], last)
@@ -175,10 +183,27 @@ def test_an_aggregator_state_of_version_1_is_rebuilt_from_the_stored_readings(
     readings = [reading(n, T0 + i, i + 1, temp_c=8.0 + i) for i, n in enumerate("abc")]
     store, last = _store(tmp_path, readings)
     # what a gateway before issue #13 checkpointed: pooled cells, no node accumulators
-    v1 = {"version": 1, "window_s": 300, "closed_until": T0, "counters": {"readings_added": 3},
-          "cells": [{"zone": "centre", "metric": "temp_c", "start": T0, "n": 3, "sum_q": 2700,
-                     "min_q": 800, "max_q": 1000, "energy": 0, "level": 0,
-                     "bins": [[800, 1], [900, 1], [1000, 1]], "peaks": {"a": 800}}]}
+    v1 = {
+        "version": 1,
+        "window_s": 300,
+        "closed_until": T0,
+        "counters": {"readings_added": 3},
+        "cells": [
+            {
+                "zone": "centre",
+                "metric": "temp_c",
+                "start": T0,
+                "n": 3,
+                "sum_q": 2700,
+                "min_q": 800,
+                "max_q": 1000,
+                "energy": 0,
+                "level": 0,
+                "bins": [[800, 1], [900, 1], [1000, 1]],
+                "peaks": {"a": 800},
+            }
+        ],
+    }
     store.kv_set("aggregator", orjson.dumps(v1))
     store.kv_set("aggregator_cursor", str(last).encode())
     pub = Publisher(AggregatorSettings(), PrivacySettings())

@@ -67,15 +67,20 @@ async def test_a_node_sending_100x_its_rate_moves_the_mean_by_at_most_one_nodes_
             honest_means.append(sum(values) / len(values))
             async with node_client(s, node_id) as node:
                 for i, v in enumerate(values):
-                    await node.publish(node_topic(node_id, "reading"),
-                                       reading(node_id, i + 1, t=start + i, temp=v), qos=1)
+                    await node.publish(
+                        node_topic(node_id, "reading"),
+                        reading(node_id, i + 1, t=start + i, temp=v),
+                        qos=1,
+                    )
         # 100x its rate, plausible-but-high values (40 °C is within the BME280's range)
         flood = 100 * WINDOW_S
         async with node_client(s, HOSTILE) as node:
             for i in range(flood):
-                await node.publish(node_topic(HOSTILE, "reading"),
-                                   reading(HOSTILE, i + 1, t=start + i % WINDOW_S, temp=40.0),
-                                   qos=1)
+                await node.publish(
+                    node_topic(HOSTILE, "reading"),
+                    reading(HOSTILE, i + 1, t=start + i % WINDOW_S, temp=40.0),
+                    qos=1,
+                )
         await wait_for(lambda: gw.metrics.accepted == 3 * WINDOW_S + flood, 60)
         await gw.publish_once(start + WINDOW_S + 2)
         # every reading was stored and acknowledged; the excess is counted, not aggregated
@@ -99,10 +104,24 @@ async def test_a_node_sending_100x_its_rate_moves_the_mean_by_at_most_one_nodes_
     (item,) = batch.health
     assert item.suspect == {"rate_limited": flood - cap}
     received = int(time.time())
-    state = NodeState(HOSTILE, "centre", True, item.last_seen, item.battery_v, received, 0,
-                      sum(item.suspect.values()))
-    rules = AlertRules(offline_after_s=900, low_battery_v=3.4, rejected_spike=20,
-                       rejected_window_s=3600, bucket_s=1800, list_max=200)
+    state = NodeState(
+        HOSTILE,
+        "centre",
+        True,
+        item.last_seen,
+        item.battery_v,
+        received,
+        0,
+        sum(item.suspect.values()),
+    )
+    rules = AlertRules(
+        offline_after_s=900,
+        low_battery_v=3.4,
+        rejected_spike=20,
+        rejected_window_s=3600,
+        bucket_s=1800,
+        list_max=200,
+    )
     alert = suspect_alert(state, samples=[], rules=rules, now=received)
     assert alert is not None
     assert (alert.kind, alert.node_id, alert.value) == ("suspect", HOSTILE, flood - cap)
@@ -117,8 +136,11 @@ async def test_an_offline_nodes_two_hour_backlog_is_not_rate_limited(
     # windows of 5 min, a node measuring each minute (cap 10 a window); a grace long enough
     # that the backlog's windows are still open, so the rate is really judged
     s = _settings(tmp_path, fleet.url)
-    s = replace(s, aggregation=AggregationSettings(window_s=300, grace_s=3 * 3600),
-                node_rate=NodeRateSettings(interval_s=60, margin=2.0))
+    s = replace(
+        s,
+        aggregation=AggregationSettings(window_s=300, grace_s=3 * 3600),
+        node_rate=NodeRateSettings(interval_s=60, margin=2.0),
+    )
     now = int(time.time())
     node_id = HONEST[0]
     async with running_gateway(s, [(node_id, "centre")]) as gw:
@@ -126,14 +148,18 @@ async def test_an_offline_nodes_two_hour_backlog_is_not_rate_limited(
             # back after 2 h: the outbox's 120 readings, one a minute, sent at once
             for i in range(120):
                 t = now - 7200 + 60 * i
-                await node.publish(node_topic(node_id, "reading"),
-                                   reading(node_id, i + 1, t=t, temp=8.0 + (i % 7) / 100),
-                                   qos=1)
+                await node.publish(
+                    node_topic(node_id, "reading"),
+                    reading(node_id, i + 1, t=t, temp=8.0 + (i % 7) / 100),
+                    qos=1,
+                )
             # and, for contrast, 30 readings stamped now, at once
             for i in range(30):
-                await node.publish(node_topic(node_id, "reading"),
-                                   reading(node_id, 200 + i, t=now, temp=8.0 + (i % 7) / 100),
-                                   qos=1)
+                await node.publish(
+                    node_topic(node_id, "reading"),
+                    reading(node_id, 200 + i, t=now, temp=8.0 + (i % 7) / 100),
+                    qos=1,
+                )
         await wait_for(lambda: gw.metrics.accepted == 150, 30)
         assert gw.publisher.agg.counters["late_dropped"] == 0
         await gw.publish_once(time.time())  # a checkpoint writes the marks
