@@ -8,6 +8,17 @@ and is emitted exactly once. After that, a reading for it is *late*: it is count
 ``late_dropped`` and changes no aggregate (the service still stores it raw; only the aggregate
 refuses it).
 
+Nodes weigh equally (issue #13): a cell keeps each node's count, sum and energy, and a closed
+window's ``mean`` is the mean of its nodes' means (for LAeq the energy mean of their energy
+means), ``min``/``max`` the lowest and highest node mean; ``p95`` is of the pooled readings,
+where one node's share is bounded by its rate (below). ``n`` counts readings, ``nodes`` nodes.
+
+Before a reading is folded in, two judgements keep one node from setting a figure: at most
+``node_rate`` readings of a node per window of their timestamps (gateway/node_rate.py; the
+excess is counted ``rate_limited``), and the plausibility rules (gateway/plausibility.py;
+``suspect_bounds``, ``suspect_rate``, ``suspect_stuck``). Both are part of the state, so a
+replay after a crash decides the same way; ``add`` returns the verdict for the shell to record.
+
 Memory is bounded by ``max_open_cells``: a measure that would open one more cell is not
 aggregated and is counted in ``overflow_dropped``. Open windows are naturally few (those within
 ``window_s + grace_s`` of now, plus the clock-skew allowance), so the cap only bites on a flood of
@@ -24,14 +35,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gateway.config import AggregationSettings as AggregatorSettings
-from gateway.window_cell import Cell, energy_units
+from gateway.config import NodeRateSettings, PlausibilitySettings
+from gateway.node_rate import NodeRate, window_cap
+from gateway.plausibility import BOUNDS, RATE, STUCK, Plausibility
+from gateway.window_cell import Cell, energy_db, energy_units
 from protocol.codec import Reading
 from protocol.metrics import METRICS
 
 __all__ = [
     "ADDED",
+    "HELD_BACK",
     "LATE",
     "OVERFLOW",
+    "RATE_LIMITED",
     "Aggregator",
     "AggregatorSettings",
     "WindowStats",
@@ -40,21 +56,29 @@ __all__ = [
 ADDED: Final = "added"
 LATE: Final = "late"
 OVERFLOW: Final = "overflow"
+RATE_LIMITED: Final = "rate_limited"
+# verdicts of a genuine reading kept out of the figures (stored raw, marked, counted)
+HELD_BACK: Final = (RATE_LIMITED, BOUNDS, RATE, STUCK)
 
-_STATE_VERSION = 1
+# 2: per-node accumulators in cells, node rate and plausibility state (1 is migrated: see
+# from_state)
+_STATE_VERSION = 2
 _SCALE = {key: 10**m.decimals for key, m in METRICS.items()}
 # sound levels average as energies; the other metrics arithmetically
 _ENERGY_MEAN = frozenset({"laeq_db"})
-_COUNTERS = ("readings_added", "late_dropped", "overflow_dropped", "unknown_metric", "emitted")
+_COUNTERS = ("readings_added", "late_dropped", "overflow_dropped", "unknown_metric", "emitted",
+             *HELD_BACK)
 
 
 @dataclass(frozen=True, slots=True)
 class WindowStats:
     """A closed cell. Internal to the gateway: it is not anonymised yet (see gateway.anonymize).
 
-    ``mean`` is the energy mean for sound levels (LAeq), the arithmetic mean otherwise.
-    ``p95`` is ``None`` below ``p95_min_samples`` samples. ``peak_sum`` (count metrics only) adds
-    up, over the nodes, the highest count each node reported in the window.
+    ``mean`` is the mean of the node means (for sound levels, LAeq, the energy mean of the
+    nodes' energy means); ``min``/``max`` the lowest and highest node mean. ``p95`` is of the
+    pooled readings, ``None`` below ``p95_min_samples`` samples. ``n`` counts readings,
+    ``nodes`` distinct nodes. ``peak_sum`` (count metrics only) adds up, over the nodes, the
+    highest count each node reported in the window.
     """
 
     zone: str
@@ -76,13 +100,24 @@ _NEVER = -(2**62)
 class Aggregator:
     """Open windows and their counters. Mutable for speed; see the module doc for the rules."""
 
-    def __init__(self, settings: AggregatorSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: AggregatorSettings | None = None,
+        node_rate: NodeRateSettings | None = None,
+        plausibility: PlausibilitySettings | None = None,
+    ) -> None:
         self.settings = settings or AggregatorSettings()
         self._w = self.settings.window_s
         self._open: dict[int, dict[tuple[str, str], Cell]] = {}
         self._cells = 0
         self._closed_until = _NEVER  # every window ending at or before this is closed
         self.counters: Counter[str] = Counter(dict.fromkeys(_COUNTERS, 0))
+        r = node_rate or NodeRateSettings()
+        self.rate = NodeRate(window_cap(self._w, r.interval_s, r.margin))
+        self.plausibility = Plausibility(plausibility)
+        # set by from_state on a version 1 state, whose open cells could not be kept: the
+        # caller replays the stored readings measured since closed_until (gateway/publisher.py)
+        self.migrated = False
 
     @property
     def open_cells(self) -> int:
@@ -94,16 +129,24 @@ class Aggregator:
         return None if self._closed_until == _NEVER else self._closed_until
 
     def add(self, reading: Reading, zone: str) -> str:
-        """Fold one accepted reading into its window; returns ADDED, LATE or OVERFLOW."""
+        """Fold one accepted reading into its window; returns ADDED, LATE, OVERFLOW, or one of
+        HELD_BACK (not folded in: rate limited or suspect)."""
         w = self._w
         start = reading.t - reading.t % w
         if start + w <= self._closed_until:
             self.counters["late_dropped"] += 1
             return LATE
+        node = reading.node_id
+        if not self.rate.admit(node, start):
+            self.counters[RATE_LIMITED] += 1
+            return RATE_LIMITED
+        suspect = self.plausibility.judge(node, reading.t, reading.measures)
+        if suspect is not None:
+            self.counters[suspect] += 1
+            return suspect
         bucket = self._open.get(start)
         if bucket is None:
             bucket = self._open[start] = {}
-        node = reading.node_id
         max_bins = self.settings.max_bins
         outcome = ADDED
         for key, value in reading.measures.items():
@@ -120,9 +163,7 @@ class Aggregator:
                 cell = bucket[(zone, key)] = Cell()
                 self._cells += 1
             q = round(value * scale)
-            cell.add(node, q, max_bins)
-            if key in _ENERGY_MEAN:
-                cell.energy += energy_units(q, scale)
+            cell.add(node, q, max_bins, energy_units(q, scale) if key in _ENERGY_MEAN else 0)
         if outcome == ADDED:
             self.counters["readings_added"] += 1
         return outcome
@@ -139,6 +180,7 @@ class Aggregator:
             for (zone, metric), cell in sorted(bucket.items()):
                 out.append(self._stats(zone, metric, start, cell))
             self._cells -= len(bucket)
+        self.rate.forget_before(self._closed_until, w)
         self.counters["emitted"] += len(out)
         return out
 
@@ -148,18 +190,25 @@ class Aggregator:
         if cell.n >= self.settings.p95_min_samples:
             p95 = cell.p95_q() / scale
         is_count = METRICS[metric].is_count
+        if metric in _ENERGY_MEAN:
+            energies = cell.node_energy_means()
+            means = [energy_db(e) for e in energies]
+            mean = energy_db(sum(energies) / len(energies))
+        else:
+            means = [m / scale for m in cell.node_means()]
+            mean = sum(means) / len(means)
         return WindowStats(
             zone=zone,
             metric=metric,
             start=start,
             end=start + self._w,
             n=cell.n,
-            nodes=len(cell.peaks),
-            mean=cell.energy_mean_db() if metric in _ENERGY_MEAN else cell.sum_q / cell.n / scale,
-            min=cell.min_q / scale,
-            max=cell.max_q / scale,
+            nodes=len(cell.nodes),
+            mean=mean,
+            min=min(means),
+            max=max(means),
             p95=p95,
-            peak_sum=sum(cell.peaks.values()) // scale if is_count else None,
+            peak_sum=sum(a[3] for a in cell.nodes.values()) // scale if is_count else None,
         )
 
     # ------------------------------------------------------------------ state
@@ -175,22 +224,38 @@ class Aggregator:
             "closed_until": self.closed_until,
             "counters": dict(sorted(self.counters.items())),
             "cells": cells,
+            "rate": self.rate.to_state(),
+            "plausibility": self.plausibility.to_state(),
         }
 
     @classmethod
     def from_state(
-        cls, state: dict[str, Any], settings: AggregatorSettings | None = None
+        cls,
+        state: dict[str, Any],
+        settings: AggregatorSettings | None = None,
+        node_rate: NodeRateSettings | None = None,
+        plausibility: PlausibilitySettings | None = None,
     ) -> Aggregator:
         """Rebuild from :meth:`to_state`; ValueError if the state is malformed or was made with
-        another window length (its cells would not line up)."""
-        agg = cls(settings)
+        another window length (its cells would not line up).
+
+        A version 1 state (pooled cells, before nodes weighed equally) keeps its closed windows
+        and counters; its open cells cannot be split by node, so they are dropped and
+        ``migrated`` is set: the caller rebuilds them from the stored readings."""
+        agg = cls(settings, node_rate, plausibility)
         try:
-            if state["version"] != _STATE_VERSION or state["window_s"] != agg._w:
+            version = state["version"]
+            if version not in (1, _STATE_VERSION) or state["window_s"] != agg._w:
                 raise ValueError("aggregator state has another version or window length")
             closed = state["closed_until"]
             agg._closed_until = _NEVER if closed is None else int(closed)
             for name, value in state["counters"].items():
                 agg.counters[str(name)] = int(value)
+            if version == 1:
+                agg.migrated = True
+                return agg
+            agg.rate = NodeRate.from_state(state["rate"], agg.rate.cap)
+            agg.plausibility = Plausibility.from_state(state["plausibility"], plausibility)
             for d in state["cells"]:
                 start, zone, metric = int(d["start"]), str(d["zone"]), str(d["metric"])
                 if metric not in METRICS or start % agg._w:

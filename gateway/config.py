@@ -21,9 +21,13 @@ from protocol.gateway_batches import (
 from protocol.zones import load_zones_file
 
 __all__ = [
+    "PLAUSIBILITY",
     "AggregationSettings",
     "ConfigError",
+    "MetricRule",
+    "NodeRateSettings",
     "OpenDataSettings",
+    "PlausibilitySettings",
     "PrivacySettings",
     "Settings",
     "check_files",
@@ -100,6 +104,81 @@ class AggregationSettings:
             raise ValueError("window_s >= 1, grace_s >= 0 and max_open_cells >= 1 are required")
         if self.max_bins < 2 or self.p95_min_samples < 1:
             raise ValueError("max_bins >= 2 and p95_min_samples >= 1 are required")
+
+
+@dataclass(frozen=True)
+class NodeRateSettings:
+    """How many readings of one node a window may fold in (gateway/node_rate.py).
+
+    Counted per window of the readings' own timestamps, so a backlog sent at once after an
+    outage spreads over the windows it was measured in and is not limited; a flood of
+    readings stamped "now" is.
+    """
+
+    # the shortest ``interval_s`` the nodes of this gateway are configured with (node.json;
+    # the fleet's registry sync does not carry it yet, so one value serves every node)
+    interval_s: float = 1.0
+    margin: float = 2.0  # room for jitter, a reboot's resend, a clock step
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.interval_s <= 86400 or self.margin < 1:
+            raise ValueError("0.1 <= interval_s <= 86400 and margin >= 1 are required")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """What one sensor can physically report for a metric (gateway/plausibility.py).
+
+    ``lo``/``hi``: the sensor model's measuring range (the wire range of protocol/metrics.py
+    is wider, it covers every model). ``step_per_min`` and ``step_tolerance``: a change
+    larger than ``step_per_min * dt / 60 + step_tolerance`` from the node's last plausible
+    value is suspect (None: the quantity can jump, e.g. a truck passing a microphone).
+    ``stuck_n``/``stuck_s``: the same value this many readings in a row spanning at least
+    this many seconds is a stuck sensor (0: the metric is not noisy enough to tell).
+    """
+
+    lo: float
+    hi: float
+    step_per_min: float | None
+    step_tolerance: float
+    stuck_n: int
+    stuck_s: int
+    source: str
+
+
+# Sources: Bosch BME280 datasheet BST-BME280-DS002 (operating ranges, noise); Plantower
+# PMS5003 datasheet 2016 ("effective range 0-500 ug/m3, maximum >= 1000") and Nova SDS011
+# datasheet V1.3 (0-999.9 ug/m3); InvenSense INMP441 / ICS-43434 datasheets (noise floor
+# 33 / 29 dB(A), acoustic overload 120 dB SPL); step limits: WMO-No. 8 (2018), Vol. I,
+# Annex 1.D, and WMO-No. 488 Guide on the GOS, "step test" maximum variability between
+# 1-min values (air temperature 3 K, relative humidity 10 %, pressure 0.5 hPa).
+PLAUSIBILITY: dict[str, MetricRule] = {
+    "temp_c": MetricRule(-40.0, 85.0, 3.0, 0.5, 60, 3600, "BME280; WMO step test"),
+    "rh_pct": MetricRule(0.0, 100.0, 10.0, 3.0, 60, 3600, "BME280; WMO step test"),
+    "p_hpa": MetricRule(300.0, 1100.0, 0.5, 0.5, 0, 0, "BME280; WMO step test"),
+    "pm25_ugm3": MetricRule(0.0, 1000.0, None, 0.0, 0, 0, "PMS5003 / SDS011"),
+    "pm10_ugm3": MetricRule(0.0, 1000.0, None, 0.0, 0, 0, "PMS5003 / SDS011"),
+    "laeq_db": MetricRule(29.0, 120.0, None, 0.0, 30, 1800, "INMP441 / ICS-43434"),
+    "lamax_db": MetricRule(29.0, 120.0, None, 0.0, 30, 1800, "INMP441 / ICS-43434"),
+    "people_n": MetricRule(0, 100000, None, 0.0, 0, 0, "BLE scan table (firmware)"),
+    "fill_pct": MetricRule(0.0, 100.0, None, 0.0, 0, 0, "HC-SR04 / JSN-SR04T, clamped"),
+    "soil_pct": MetricRule(0.0, 100.0, None, 0.0, 0, 0, "capacitive probe, clamped"),
+}
+
+
+@dataclass(frozen=True)
+class PlausibilitySettings:
+    """Per-node plausibility of readings against PLAUSIBILITY (gateway/plausibility.py)."""
+
+    enabled: bool = True
+    # the step test compares with the node's last plausible value only if it is this recent
+    step_max_gap_s: int = 3600
+    # node x metric entries remembered; beyond it the stalest is forgotten (bounded memory)
+    max_entries: int = 20000
+
+    def __post_init__(self) -> None:
+        if self.step_max_gap_s < 1 or self.max_entries < 1:
+            raise ValueError("step_max_gap_s >= 1 and max_entries >= 1 are required")
 
 
 @dataclass(frozen=True)
@@ -216,6 +295,8 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     aggregation: AggregationSettings = field(default_factory=AggregationSettings)
+    node_rate: NodeRateSettings = field(default_factory=NodeRateSettings)
+    plausibility: PlausibilitySettings = field(default_factory=PlausibilitySettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     fleet: FleetSettings = field(default_factory=FleetSettings)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)

@@ -103,7 +103,7 @@ class IntakeTask:
         # durable first: nothing is acknowledged before its transaction is committed
         last_id = await staged.commit
         batch, now = staged.batch, staged.now
-        self.publisher.add(batch.accepted, last_id)
+        held = self.publisher.add(batch.accepted, last_id)
         # aiomqtt has no manual-ack API yet (its issue #345): ack through its paho client
         paho = client._client
         for m in staged.messages:
@@ -116,6 +116,9 @@ class IntakeTask:
                 log.info("update offer to %s not sent", topic)  # offered again later
         acks = ack_messages(batch, self.registry.nodes, now)
         self._account(batch, now, len(acks), time.perf_counter() - staged.t0)
+        if held:  # stored and acknowledged, kept out of the figures (gateway/aggregate.py)
+            self.health.record_held(held)
+            self.metrics.held_back.update((n, reason) for n, _c, _t, reason in held)
         for topic, payload in acks:
             # QoS 0, without waiting: the end-to-end ack is idempotent (a lost one costs the node
             # a resend, answered as a duplicate), while QoS 1 would need PUBACKs that cannot be

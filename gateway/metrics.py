@@ -27,6 +27,8 @@ class Metrics:
     aggregates_published: int = 0
     aggregates_suppressed: Counter[str] = field(default_factory=Counter)  # cells, by reason
     late_dropped: int = 0
+    # (node, reason) -> readings stored but kept out of the figures (gateway/aggregate.py)
+    held_back: Counter[tuple[str, str]] = field(default_factory=Counter)
     # zone -> (share of today's privacy budget spent, 1 when its publication stopped today)
     privacy_today: dict[str, tuple[float, int]] = field(default_factory=dict)
     ota_bytes_served: int = 0
@@ -202,6 +204,16 @@ def render(
     )
     metric("ota_cache_bytes", "gauge", "Release objects cached on disk.",
            [("", m.ota_cache_bytes)])
+    metric(
+        "node_readings_held_back_total",
+        "counter",
+        "Readings stored and acknowledged but kept out of the figures, by node and reason "
+        "(rate_limited, suspect_bounds, suspect_rate, suspect_stuck; docs/gateway.md).",
+        [
+            (f'{{node="{_escape(node)}",reason="{_escape(reason)}"}}', count)
+            for (node, reason), count in sorted(m.held_back.items())
+        ],
+    )
     metric(
         "node_readings_accepted_total",
         "counter",

@@ -1,12 +1,13 @@
 """What the gateway learns of each node's health from its traffic (in memory; snapshotted to
 the store and the fleet by the service): when it was last heard, how many of its readings were
 accepted, its firmware version, last values and battery from its readings, what its state
-reports say (slot, boot, buffer, signal, hardware), and why its messages were refused."""
+reports say (slot, boot, buffer, signal, hardware), why its messages were refused, and how many
+of its readings were held back from the figures (rate limited or suspect: gateway/aggregate.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from typing import Any
 
 from gateway.ingest import Batch
@@ -20,6 +21,7 @@ class NodeHealth:
         self.accepted: Counter[str] = Counter()
         self.health: dict[str, dict[str, Any]] = {}
         self.rejections: dict[str, Counter[str]] = {}
+        self.held: dict[str, Counter[str]] = {}  # node -> reason -> readings held back
         self.dirty: set[str] = set()  # nodes changed since the last snapshot
 
     def record(self, batch: Batch, known: Container[str], now: float) -> None:
@@ -45,6 +47,12 @@ class NodeHealth:
                 self.rejections.setdefault(sender, Counter())[reason] += 1
                 self.dirty.add(sender)
 
+    def record_held(self, held: Iterable[tuple[str, int, int, str]]) -> None:
+        """Count readings held back, (node_id, counter, t, reason): of verified nodes only."""
+        for node_id, _counter, _t, reason in held:
+            self.held.setdefault(node_id, Counter())[reason] += 1
+            self.dirty.add(node_id)
+
     def running_versions(self) -> dict[str, str]:
         """Firmware version each node last reported (readings and state reports)."""
         return {n: str(h["fw"]) for n, h in self.health.items() if h.get("fw")}
@@ -64,6 +72,7 @@ class NodeHealth:
                 "boot": h.get("boot", 0),
                 "buffered": h.get("buf", 0),
                 "rejected": dict(self.rejections.get(node_id, {})),
+                "suspect": dict(self.held.get(node_id, {})),
             }
             if "hw" in h:  # from the node's state; only then, so a fleet keeps what it knows
                 item["hw"] = h["hw"]

@@ -5,6 +5,10 @@ Exactly-once: the aggregator's state is checkpointed with a cursor (the storage 
 last reading folded in); after a crash the readings stored after the cursor are replayed, so
 every stored reading is counted once. The privacy ledger is persisted in the same transaction
 that queues the cells, so a crash can never publish without having spent the budget.
+
+Readings the aggregator holds back (rate limited, suspect: gateway/aggregate.py) stay stored
+and are marked in the store's ``held_back`` table by the same checkpoint; a replay judges them
+again from the checkpointed state, so the marks and the figures agree.
 """
 
 from __future__ import annotations
@@ -17,19 +21,21 @@ from typing import Any
 
 import orjson
 
-from gateway.aggregate import Aggregator, AggregatorSettings
+from gateway.aggregate import HELD_BACK, Aggregator, AggregatorSettings
 from gateway.allotment import Allotment
 from gateway.anonymize import DpNote, PublishedCell, anonymize
-from gateway.config import PrivacySettings, PublishSettings
+from gateway.config import NodeRateSettings, PlausibilitySettings, PrivacySettings, PublishSettings
 from gateway.privacy_budget import PrivacyLedger, budget_day
 from gateway.store import Store, readings_after
 from protocol.codec import Reading
 from protocol.published_cells import KEYS, MECHANISM, build_cell
 
-__all__ = ["Checkpoint", "Publisher", "cell_from_record", "cell_record"]
+__all__ = ["Checkpoint", "Held", "Publisher", "cell_from_record", "cell_record"]
 
 log = logging.getLogger("territoire.gateway")
 
+# a reading held back: (node_id, counter, t, reason)
+Held = tuple[str, int, int, str]
 
 def cell_record(cell: PublishedCell, p95_min_samples: int) -> dict[str, Any]:
     """A decided cell in the fleet's ingest format (protocol/published_cells.py)."""
@@ -71,6 +77,7 @@ class Checkpoint:
     cells: list[bytes]
     recent: bytes
     pending: _Pending
+    held: list[Held]
 
 
 class Publisher:
@@ -79,21 +86,28 @@ class Publisher:
         agg_settings: AggregatorSettings,
         privacy: PrivacySettings,
         recent_max: int = PublishSettings().recent_max,
+        node_rate: NodeRateSettings | None = None,
+        plausibility: PlausibilitySettings | None = None,
     ) -> None:
         self.agg_settings = agg_settings
+        self.node_rate = node_rate
+        self.plausibility = plausibility
         self.privacy = privacy
         self.recent_max = recent_max  # published cells kept for the local open-data endpoints
-        self.agg = Aggregator(agg_settings)
+        self.agg = Aggregator(agg_settings, node_rate, plausibility)
+        self.held: list[Held] = []  # since the last checkpoint, to mark in the store
         self.ledger = PrivacyLedger()
         self.cursor = 0
+        self.replayed = 0
         self.recent: list[dict[str, Any]] = []
         self.outcomes: Counter[str] = Counter()
         self.allotment: Allotment | None = None  # the last the fleet sent (None: none yet)
         self._said_legacy = False
 
-    def load(self, store: Store) -> int:
-        """Restore the checkpoint and replay what was stored after it; returns replayed count.
-        A corrupt checkpoint is an error, never a silent reset (which would double count)."""
+    def load(self, store: Store) -> list[Held]:
+        """Restore the checkpoint and replay what was stored after it; returns the replayed
+        readings held back (``replayed`` says how many were replayed). A corrupt checkpoint is
+        an error, never a silent reset (which would double count)."""
         raw = store.kv_get("aggregator")
         state = None if raw is None else orjson.loads(raw)
         if state is not None and state.get("window_s") != self.agg_settings.window_s:
@@ -103,7 +117,8 @@ class Publisher:
                         state.get("window_s"))
             state = None
         if state is not None:
-            self.agg = Aggregator.from_state(state, self.agg_settings)
+            self.agg = Aggregator.from_state(state, self.agg_settings, self.node_rate,
+                                             self.plausibility)
         ledger = store.kv_get("privacy_ledger")
         if ledger is not None:
             self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))
@@ -113,15 +128,26 @@ class Publisher:
         kept = orjson.loads(recent) if recent is not None else []
         # records of an older format (with min/max, without dp notes) are not served again
         self.recent = [r for r in kept if isinstance(r, dict) and set(r) == set(KEYS)]
-        replay, last = readings_after(store, self.cursor)
-        self.add(((r, z, 0.0) for r, z in replay), last)
-        return len(replay)
+        if self.agg.migrated:
+            # an older state's open cells were dropped: rebuild them from every stored reading
+            # of a window still open (the cursor only moves forward)
+            replay, last = readings_after(store, 0, self.agg.closed_until)
+        else:
+            replay, last = readings_after(store, self.cursor)
+        self.replayed = len(replay)
+        return self.add(((r, z, 0.0) for r, z in replay), last)
 
-    def add(self, accepted: Iterable[tuple[Reading, str, float]], last_id: int) -> None:
-        """Fold in readings just stored; ``last_id`` is the id of the last one stored."""
+    def add(self, accepted: Iterable[tuple[Reading, str, float]], last_id: int) -> list[Held]:
+        """Fold in readings just stored; ``last_id`` is the id of the last one stored.
+        Returns the readings held back (rate limited or suspect), which stay stored."""
+        held: list[Held] = []
         for reading, zone, _received in accepted:
-            self.agg.add(reading, zone)
+            verdict = self.agg.add(reading, zone)
+            if verdict in HELD_BACK:
+                held.append((reading.node_id, reading.counter, reading.t, verdict))
+        self.held += held
         self.cursor = max(self.cursor, last_id)
+        return held
 
     def privacy_today(self, now: float) -> dict[str, tuple[float, int]]:
         """Per zone with a ledger entry: (share of today's budget spent, 1 if stopped today);
@@ -150,14 +176,18 @@ class Publisher:
         records = [cell_record(c, self.agg_settings.p95_min_samples) for c in pub.cells]
         shown = [r for r in records if not r["suppressed"]]
         recent = (self.recent + shown)[-self.recent_max:]
-        return Checkpoint(
+        cp = Checkpoint(
             state=orjson.dumps(self.agg.to_state()),
             ledger=orjson.dumps(pub.ledger.to_dict()),
             cursor=self.cursor,
             cells=[orjson.dumps(r) for r in records],
             recent=orjson.dumps(recent),
             pending=_Pending(pub.ledger, recent, pub.outcomes, pub.cells),
+            held=self.held,
         )
+        # a failed commit stops the gateway; its restart replays and judges these again
+        self.held = []
+        return cp
 
     def committed(self, cp: Checkpoint) -> tuple[PublishedCell, ...]:
         """After :func:`apply` committed ``cp``: its ledger and cells become the current ones."""
@@ -177,6 +207,10 @@ def apply(store: Store, cp: Checkpoint, now: float) -> None:
         store.kv_set("aggregator_cursor", str(cp.cursor).encode())
         store.kv_set("recent_cells", cp.recent)
         store.outbox_add("aggregate", cp.cells, now)
+        db.executemany(
+            "INSERT OR REPLACE INTO held_back (node_id, counter, t, reason) VALUES (?,?,?,?)",
+            cp.held,
+        )
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

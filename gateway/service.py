@@ -79,8 +79,12 @@ class Gateway:
             uplink = HttpUplink(settings.fleet.url, self.identity, settings.uplink.timeout_s)
         self.uplink = UplinkTask(settings, self.db, uplink, self.metrics)
         self.publisher = Publisher(settings.aggregation, settings.privacy,
-                                   settings.publish.recent_max)
-        self.replayed = self.publisher.load(self.store)
+                                   settings.publish.recent_max, settings.node_rate,
+                                   settings.plausibility)
+        held = self.publisher.load(self.store)
+        self.replayed = self.publisher.replayed
+        self.health.record_held(held)
+        self.metrics.held_back.update((n, reason) for n, _c, _t, reason in held)
         zones: dict[str, Zone] = {}
         if settings.publish.zones_file:
             zones = load_zones(Path(settings.publish.zones_file))

@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS readings (
     m BLOB NOT NULL              -- JSON of the measurements and battery, as verified
 );
 CREATE INDEX IF NOT EXISTS readings_t ON readings (t);
+-- Stored readings kept out of the figures (rate limited or suspect), by the aggregator's
+-- verdict (gateway/aggregate.py); purged with the readings they mark.
+CREATE TABLE IF NOT EXISTS held_back (
+    node_id TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (node_id, counter)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS windows (
     node_id TEXT PRIMARY KEY,
     high INTEGER NOT NULL,
@@ -297,6 +306,7 @@ class Store:
         rows received before it (refusals of readings are kept no longer than readings)."""
         self.db.execute("DELETE FROM quarantine WHERE at < ?", (measured_before,))
         cur = self.db.execute("DELETE FROM readings WHERE t < ?", (measured_before,))
+        self.db.execute("DELETE FROM held_back WHERE t < ?", (measured_before,))
         return cur.rowcount
 
     def evict_oldest_readings(self, n: int) -> int:
@@ -370,12 +380,16 @@ class Store:
         )
 
 
-def readings_after(store: Store, cursor: int) -> tuple[list[tuple[Reading, str]], int]:
-    """Stored readings with an id above ``cursor``, in storage order, as (reading, zone), and
-    the new cursor: what the aggregator must replay after a restart."""
+def readings_after(
+    store: Store, cursor: int, measured_from: int | None = None
+) -> tuple[list[tuple[Reading, str]], int]:
+    """Stored readings with an id above ``cursor`` (and measured at or after
+    ``measured_from`` if given), in storage order, as (reading, zone), and the new cursor:
+    what the aggregator must replay after a restart."""
     rows = store.db.execute(
-        "SELECT id, node_id, counter, t, zone, m FROM readings WHERE id > ? ORDER BY id",
-        (cursor,),
+        "SELECT id, node_id, counter, t, zone, m FROM readings WHERE id > ? AND t >= ? "
+        "ORDER BY id",
+        (cursor, -(2**62) if measured_from is None else measured_from),
     ).fetchall()
     out = []
     for row_id, node_id, counter, t, zone, m in rows:

@@ -6,6 +6,10 @@ The p95 comes from a bounded histogram of those integers: exact while the cell h
 ``max_bins`` distinct values; beyond that, neighbouring bins merge (the bin width doubles) until
 it fits again. The final width is the smallest one at which *all* the values fit, whatever their
 order, so the p95 stays order-independent; its error is at most half a bin.
+
+Each node has its own accumulators (count, sum, energy, peak), so the window's statistics can
+weigh nodes equally (gateway/aggregate.py): a node's memory here is four integers, and the
+nodes of a cell are bounded by the registry (a reading reaches a cell only once verified).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Cell", "energy_units", "p95_rank"]
+__all__ = ["Cell", "energy_db", "energy_units", "p95_rank"]
 
 # Sound levels average as energies, not as decibels: LAeq = 10 log10(mean(10^(L/10))).
 # Energies are kept as integers in thousandths so the sum stays exact and order-independent.
@@ -32,22 +36,26 @@ def p95_rank(n: int) -> int:
     return (95 * n + 99) // 100
 
 
-class Cell:
-    """Accumulators of one cell; ``peaks`` maps each node to the highest value it sent."""
+# a node's accumulators: [readings, sum of quantised values, sum of energies, highest value]
+N, SUM, ENERGY, PEAK = range(4)
 
-    __slots__ = ("bins", "energy", "level", "max_q", "min_q", "n", "peaks", "sum_q")
+
+class Cell:
+    """Accumulators of one cell: the pooled histogram (p95) and ``nodes``, per node, its
+    ``[n, sum_q, energy, peak]``. ``min_q``/``max_q`` bound the pooled values (they clip the
+    p95 estimate of a coarsened histogram)."""
+
+    __slots__ = ("bins", "level", "max_q", "min_q", "n", "nodes")
 
     def __init__(self) -> None:
         self.n = 0
-        self.sum_q = 0
         self.min_q = 0
         self.max_q = 0
-        self.energy = 0
         self.level = 0
         self.bins: dict[int, int] = {}
-        self.peaks: dict[str, int] = {}
+        self.nodes: dict[str, list[int]] = {}
 
-    def add(self, node: str, q: int, max_bins: int) -> None:
+    def add(self, node: str, q: int, max_bins: int, energy: int = 0) -> None:
         if self.n == 0:
             self.min_q = self.max_q = q
         elif q < self.min_q:
@@ -55,10 +63,14 @@ class Cell:
         elif q > self.max_q:
             self.max_q = q
         self.n += 1
-        self.sum_q += q
-        peak = self.peaks.get(node)
-        if peak is None or q > peak:
-            self.peaks[node] = q
+        acc = self.nodes.get(node)
+        if acc is None:
+            self.nodes[node] = [1, q, energy, q]
+        else:
+            acc[N] += 1
+            acc[SUM] += q
+            acc[ENERGY] += energy
+            acc[PEAK] = max(acc[PEAK], q)
         bins = self.bins
         b = q >> self.level
         bins[b] = bins.get(b, 0) + 1
@@ -89,36 +101,45 @@ class Cell:
                 return min(max(mid, float(self.min_q)), float(self.max_q))
         return float(self.max_q)  # unreachable: the bins hold n samples
 
-    def energy_mean_db(self) -> float:
-        return 10.0 * math.log10(self.energy / self.n / _ENERGY_UNITS_PER_UNIT)
+    def node_means(self) -> list[float]:
+        """Each node's mean, in quantised units, in node order (deterministic)."""
+        return [a[SUM] / a[N] for _, a in sorted(self.nodes.items())]
+
+    def node_energy_means(self) -> list[float]:
+        """Each node's energy mean, in energy units, in node order."""
+        return [a[ENERGY] / a[N] for _, a in sorted(self.nodes.items())]
+
 
     # ------------------------------------------------------------------ state
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
-            "sum_q": self.sum_q,
             "min_q": self.min_q,
             "max_q": self.max_q,
-            "energy": self.energy,
             "level": self.level,
             "bins": sorted(self.bins.items()),
-            "peaks": dict(sorted(self.peaks.items())),
+            "nodes": {k: list(v) for k, v in sorted(self.nodes.items())},
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Cell:
         cell = cls()
         cell.n = _int(d["n"])
-        cell.sum_q = _int(d["sum_q"])
         cell.min_q = _int(d["min_q"])
         cell.max_q = _int(d["max_q"])
-        cell.energy = _int(d["energy"])
         cell.level = _int(d["level"])
         cell.bins = {_int(b): _int(c) for b, c in d["bins"]}
-        cell.peaks = {str(k): _int(v) for k, v in d["peaks"].items()}
-        if cell.n <= 0 or sum(cell.bins.values()) != cell.n or not cell.peaks:
+        cell.nodes = {str(k): [_int(x) for x in v] for k, v in d["nodes"].items()}
+        counts = [a[N] for a in cell.nodes.values()]
+        if (cell.n <= 0 or sum(cell.bins.values()) != cell.n or sum(counts) != cell.n
+                or any(len(a) != 4 or a[N] <= 0 for a in cell.nodes.values())):
             raise ValueError("inconsistent cell state")
         return cell
+
+
+def energy_db(energy: float) -> float:
+    """The level in dB of an energy in energy units (the inverse of :func:`energy_units`)."""
+    return 10.0 * math.log10(energy / _ENERGY_UNITS_PER_UNIT)
 
 
 def _int(v: object) -> int:

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # replays, ...): an attack, a failing clock, or a node that lost its key
     alert_rejected_spike: int = Field(default=20, ge=1)
     alert_rejected_window_s: int = Field(default=3600, ge=60)
+    # readings of one node its gateway held back within that window (rate limited, or
+    # suspect: out of its sensor's range, moving faster than the quantity can, stuck)
+    alert_suspect_min: int = Field(default=1, ge=1)
     alert_list_max: int = Field(default=200, ge=1, le=10_000)
 
     # dashboard

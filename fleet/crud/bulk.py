@@ -25,17 +25,18 @@ __all__ = ["upsert_health"]
 _PG_HEALTH = text(
     """
     INSERT INTO node_health (node_id, gateway_id, last_seen, battery_v, rssi, fw, slot, boot,
-                             buffered, rejected, received_at, hw)
+                             buffered, rejected, received_at, hw, suspect)
     SELECT u.node_id, :gateway_id, u.last_seen, u.battery_v, u.rssi, u.fw, u.slot, u.boot,
-           u.buffered, u.rejected, :now, u.hw
+           u.buffered, u.rejected, :now, u.hw, u.suspect
     FROM json_to_recordset(CAST(:rows AS json))
          AS u(node_id text, last_seen bigint, battery_v float8, rssi integer, fw text,
-              slot text, boot bigint, buffered bigint, rejected json, hw text)
+              slot text, boot bigint, buffered bigint, rejected json, hw text, suspect json)
     ON CONFLICT (node_id) DO UPDATE SET
         gateway_id = excluded.gateway_id, last_seen = excluded.last_seen,
         battery_v = excluded.battery_v, rssi = excluded.rssi, fw = excluded.fw,
         slot = excluded.slot, boot = excluded.boot, buffered = excluded.buffered,
         rejected = excluded.rejected, received_at = excluded.received_at,
+        suspect = excluded.suspect,
         hw = COALESCE(excluded.hw, node_health.hw)
     WHERE excluded.last_seen >= node_health.last_seen
     """
@@ -59,6 +60,7 @@ def _row(h: HealthItem) -> dict[str, Any]:
         "buffered": h.buffered,
         "rejected": h.rejected,
         "hw": h.hw,
+        "suspect": h.suspect,
     }
 
 

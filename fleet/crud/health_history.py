@@ -56,17 +56,20 @@ DEFAULT_BOUNDS = HistoryBounds.covering(bucket_s=1800, span_s=7 * 86400)
 # conflicting ON CONFLICT DO UPDATE would, even when its WHERE is false)
 _PG_SAMPLES = text(
     """
-    INSERT INTO node_health_sample (node_id, slot, at, battery_v, rssi, buffered, rejected_total)
-    SELECT u.node_id, u.slot, u.at, u.battery_v, u.rssi, u.buffered, u.rejected_total
+    INSERT INTO node_health_sample (node_id, slot, at, battery_v, rssi, buffered, rejected_total,
+                                    suspect_total)
+    SELECT u.node_id, u.slot, u.at, u.battery_v, u.rssi, u.buffered, u.rejected_total,
+           u.suspect_total
     FROM json_to_recordset(CAST(:rows AS json))
          AS u(node_id text, slot integer, at bigint, battery_v float8, rssi integer,
-              buffered bigint, rejected_total bigint)
+              buffered bigint, rejected_total bigint, suspect_total bigint)
     WHERE NOT EXISTS (
         SELECT 1 FROM node_health_sample s
         WHERE s.node_id = u.node_id AND s.slot = u.slot AND s.at >= :bucket_start)
     ON CONFLICT (node_id, slot) DO UPDATE SET
         at = excluded.at, battery_v = excluded.battery_v, rssi = excluded.rssi,
-        buffered = excluded.buffered, rejected_total = excluded.rejected_total
+        buffered = excluded.buffered, rejected_total = excluded.rejected_total,
+        suspect_total = excluded.suspect_total
     WHERE node_health_sample.at < :bucket_start
     """
 )
@@ -81,6 +84,7 @@ def _row(h: HealthItem, at: int, bounds: HistoryBounds) -> dict[str, Any]:
         "rssi": h.rssi,
         "buffered": h.buffered,
         "rejected_total": sum(h.rejected.values()),
+        "suspect_total": sum(h.suspect.values()),
     }
 
 
@@ -123,16 +127,16 @@ def node_samples(session: Session, *, node_id: str, since: int) -> list[NodeHeal
 
 
 def rejected_series(
-    session: Session, *, node_ids: Iterable[str], since: int
+    session: Session, *, node_ids: Iterable[str], since: int, column: str = "rejected_total"
 ) -> dict[str, list[tuple[int, int]]]:
-    """(at, rejected_total) from ``since`` on for many nodes, oldest first per node (plain
-    tuples: alerts read thousands of them)."""
+    """(at, ``column``: rejected_total or suspect_total) from ``since`` on for many nodes,
+    oldest first per node (plain tuples: alerts read thousands of them)."""
     ids = sorted(set(node_ids))
     out: dict[str, list[tuple[int, int]]] = {}
     t = NodeHealthSample.__table__  # type: ignore[attr-defined]
     for i in range(0, len(ids), _IN_CHUNK):
         q = (
-            sa_select(t.c.node_id, t.c.at, t.c.rejected_total)
+            sa_select(t.c.node_id, t.c.at, t.c[column])
             .where(t.c.node_id.in_(ids[i : i + _IN_CHUNK]), t.c.at >= since)
             .order_by(t.c.node_id, t.c.at)
         )

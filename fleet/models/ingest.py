@@ -29,6 +29,11 @@ class HealthItem(BaseModel):
     rejected: dict[_Reason, Annotated[int, Field(ge=0, le=2**53)]] = Field(
         default_factory=dict, max_length=32
     )
+    # readings of the node the gateway stored but kept out of its figures, by reason
+    # (rate_limited, suspect_bounds, suspect_rate, suspect_stuck), since the gateway started
+    suspect: dict[_Reason, Annotated[int, Field(ge=0, le=2**53)]] = Field(
+        default_factory=dict, max_length=8
+    )
     # the node's hardware from its state (None: not reported yet; the stored one is kept)
     hw: str | None = Field(default=None, pattern=HW_PATTERN, max_length=16)
 

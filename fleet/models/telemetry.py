@@ -31,6 +31,8 @@ class NodeHealth(SQLModel, table=True):
     buffered: int = Field(sa_type=BigInteger)
     rejected: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: int = Field(sa_type=BigInteger)
+    # readings the gateway held back from its figures, by reason (docs/gateway.md)
+    suspect: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # the hardware the node reports (node.json "hw"); None until it does. Rollouts leave out
     # nodes of another hardware than the release's (docs/ota-rollouts.md)
     hw: str | None = Field(default=None, max_length=16)
@@ -54,6 +56,8 @@ class NodeHealthSample(SQLModel, table=True):
     buffered: int = Field(sa_type=BigInteger)
     # sum of the gateway's rejection counters for the node (they restart with the gateway)
     rejected_total: int = Field(sa_type=BigInteger)
+    # sum of the gateway's held-back counters for the node (rate limited, suspect)
+    suspect_total: int = Field(default=0, sa_type=BigInteger)
 
 
 class IngestBatch(SQLModel, table=True):

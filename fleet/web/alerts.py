@@ -1,9 +1,13 @@
-"""Alerts computed from node health: offline, low battery, a spike of rejected messages.
+"""Alerts computed from node health: offline, low battery, a spike of rejected messages,
+suspect readings.
 
 The rules are values (``AlertRules``, from the settings) and the decisions pure functions;
 ``compute_alerts`` is the thin query shell. A spike of rejected messages (bad MACs, replays,
 out-of-range values, ...) is what tampering with a node, or an attacker speaking in its name,
-looks like from the fleet.
+looks like from the fleet. Suspect readings are genuine, signed readings the gateway kept out
+of its published figures: a node sending faster than its interval allows, or values its sensor
+cannot produce (out of range, moving too fast, stuck): a faulty sensor, or a node's owner or a
+leaked key pushing a zone's figure (docs/gateway.md, "A node's weight").
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ __all__ = [
     "compute_alerts",
     "node_alerts",
     "rejected_increase",
+    "suspect_alert",
 ]
 
-AlertKind = Literal["offline", "low_battery", "rejected_spike"]
-KINDS: tuple[AlertKind, ...] = ("offline", "low_battery", "rejected_spike")
+AlertKind = Literal["offline", "low_battery", "rejected_spike", "suspect"]
+KINDS: tuple[AlertKind, ...] = ("offline", "low_battery", "rejected_spike", "suspect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class AlertRules:
     rejected_window_s: int
     bucket_s: int
     list_max: int
+    suspect_min: int = 1
 
     @classmethod
     def from_settings(cls, s: Settings) -> AlertRules:
@@ -51,6 +57,7 @@ class AlertRules:
             rejected_spike=s.alert_rejected_spike,
             rejected_window_s=s.alert_rejected_window_s,
             bucket_s=s.health_history_bucket_s,
+            suspect_min=s.alert_suspect_min,
             list_max=s.alert_list_max,
         )
 
@@ -69,7 +76,7 @@ class Alert:
     node_id: str
     zone_id: str
     since: int  # when it was last true: last contact, or last report
-    value: float  # seconds silent, volts, or rejections in the window
+    value: float  # seconds silent, volts, rejections or suspect readings in the window
 
 
 @dataclass(slots=True)
@@ -83,16 +90,19 @@ class AlertReport:
     offline: Section
     low_battery: Section
     rejected_spike: Section
+    suspect: Section = field(default_factory=Section)
 
     @property
     def total(self) -> int:
-        return self.offline.count + self.low_battery.count + self.rejected_spike.count
+        return (self.offline.count + self.low_battery.count + self.rejected_spike.count
+                + self.suspect.count)
 
     def sections(self) -> list[tuple[AlertKind, Section]]:
         return [(k, getattr(self, k)) for k in KINDS]
 
     def recent(self, n: int) -> list[Alert]:
-        every = self.offline.items + self.low_battery.items + self.rejected_spike.items
+        every = (self.offline.items + self.low_battery.items + self.rejected_spike.items
+                 + self.suspect.items)
         return sorted(every, key=lambda a: (-a.since, a.node_id))[:n]
 
 
@@ -121,6 +131,7 @@ class NodeState:
     battery_v: float | None
     received_at: int | None = None  # when the fleet received the latest health
     rejected_total: int = 0  # its rejection counters, added up
+    suspect_total: int = 0  # its held-back counters, added up
 
     @classmethod
     def of(cls, node: Node, health: NodeHealth | None) -> NodeState:
@@ -134,14 +145,48 @@ class NodeState:
             health.battery_v,
             health.received_at,
             sum(health.rejected.values()),
+            sum(health.suspect.values()),
         )
+
+
+def _increase(
+    samples: Sequence[tuple[int, int]], latest: tuple[int, int] | None, start: int
+) -> tuple[int, int] | None:
+    """(when, how much) a cumulative counter grew from ``start`` on, along its history and
+    the latest report; None without a point in the window."""
+    series = list(samples)
+    if latest is not None and (not series or series[-1][0] < latest[0]):
+        series.append(latest)
+    before = [total for at, total in series if at < start]
+    inside = [(at, total) for at, total in series if at >= start]
+    if not inside:
+        return None
+    added = rejected_increase(
+        [total for _, total in inside], baseline=before[-1] if before else None
+    )
+    return inside[-1][0], added
+
+
+def suspect_alert(
+    state: NodeState, *, samples: Sequence[tuple[int, int]], rules: AlertRules, now: int
+) -> Alert | None:
+    """A node with readings held back by its gateway within the window. ``samples`` are its
+    history, (received at, suspect total), oldest first."""
+    if not state.active or state.last_seen is None:
+        return None
+    latest = None if state.received_at is None else (state.received_at, state.suspect_total)
+    grown = _increase(samples, latest, now - rules.rejected_window_s)
+    if grown is None or grown[1] < rules.suspect_min:
+        return None
+    return Alert("suspect", state.node_id, state.zone_id, grown[0], grown[1])
 
 
 def node_alerts(
     state: NodeState, *, samples: Sequence[tuple[int, int]], rules: AlertRules, now: int
 ) -> list[Alert]:
-    """The alerts of one node. ``samples`` are its history, (received at, rejected total),
-    oldest first; the latest health is the newest point."""
+    """The alerts of one node but ``suspect`` (:func:`suspect_alert`). ``samples`` are its
+    history, (received at, rejected total), oldest first; the latest health is the newest
+    point."""
     seen = state.last_seen
     if not state.active or seen is None:
         return []
@@ -151,17 +196,10 @@ def node_alerts(
         out.append(Alert("offline", node_id, zone_id, seen, now - seen))
     if state.battery_v is not None and state.battery_v < rules.low_battery_v:
         out.append(Alert("low_battery", node_id, zone_id, seen, state.battery_v))
-    series = list(samples)
-    if state.received_at is not None and (not series or series[-1][0] < state.received_at):
-        series.append((state.received_at, state.rejected_total))
-    start = now - rules.rejected_window_s
-    before = [total for at, total in series if at < start]
-    inside = [(at, total) for at, total in series if at >= start]
-    added = rejected_increase(
-        [total for _, total in inside], baseline=before[-1] if before else None
-    )
-    if inside and added >= rules.rejected_spike:
-        out.append(Alert("rejected_spike", node_id, zone_id, inside[-1][0], added))
+    latest = None if state.received_at is None else (state.received_at, state.rejected_total)
+    grown = _increase(samples, latest, now - rules.rejected_window_s)
+    if grown is not None and grown[1] >= rules.rejected_spike:
+        out.append(Alert("rejected_spike", node_id, zone_id, grown[0], grown[1]))
     return out
 
 
@@ -223,4 +261,39 @@ def compute_alerts(
     spikes.sort(key=lambda a: (-a.value, a.node_id))
     report.rejected_spike.count = len(spikes)
     report.rejected_spike.items = spikes[: rules.list_max]
+    report.suspect = _suspects(session, rules=rules, now=now)
     return report
+
+
+def _suspects(session: Session, *, rules: AlertRules, now: int) -> Section:
+    """Nodes whose held-back counters are not empty and that reported within the window,
+    then their recent samples (as for the rejected spikes)."""
+    window_start = now - rules.rejected_window_s
+    q = select(
+        col(Node.id),
+        col(Node.zone_id),
+        col(NodeHealth.last_seen),
+        col(NodeHealth.received_at),
+        col(NodeHealth.suspect),
+    ).join(NodeHealth, col(NodeHealth.node_id) == col(Node.id))
+    candidates = [
+        NodeState(node_id, zone_id, True, seen, None, received, 0, sum(suspect.values()))
+        for node_id, zone_id, seen, received, suspect in session.execute(
+            q.where(
+                col(Node.status) == "active",
+                cast(NodeHealth.suspect, String) != "{}",
+                col(NodeHealth.received_at) >= window_start,
+            )
+        )
+    ]
+    history = rejected_series(
+        session, node_ids=[c.node_id for c in candidates], since=window_start - rules.bucket_s,
+        column="suspect_total",
+    )
+    found = [
+        a for state in candidates
+        if (a := suspect_alert(state, samples=history.get(state.node_id, []), rules=rules,
+                               now=now)) is not None
+    ]  # fmt: skip
+    found.sort(key=lambda a: (-a.value, a.node_id))
+    return Section(len(found), found[: rules.list_max])

@@ -100,6 +100,8 @@ def alert_detail(request: Request) -> Callable[[Alert], str]:
             return t("detail_offline", duration=duration_text(t, a.value))
         if a.kind == "low_battery":
             return t("detail_low_battery", volts=fmt.num(a.value, 2, "V"))
+        if a.kind == "suspect":
+            return t("detail_suspect", n=int(a.value))
         return t("detail_rejected_spike", n=int(a.value))
 
     return detail

@@ -205,6 +205,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "rejected spike (possible tampering): at least {n} messages rejected within "
         "{minutes} minutes.",
     ),
+    "rule_suspect": (
+        "mesures suspectes : au moins {n} mesures d'un capteur écartées des chiffres publiés "
+        "en {minutes} minutes (trop fréquentes, hors de la plage du capteur, variation "
+        "impossible, valeur figée).",
+        "suspect readings: at least {n} readings of a device kept out of the published "
+        "figures within {minutes} minutes (too frequent, outside its sensor's range, "
+        "impossible change, stuck value).",
+    ),
+    "alert_suspect": ("Mesures suspectes", "Suspect readings"),
+    "alert_suspect_plural": (
+        "Mesures suspectes (capteur défaillant ou manipulé)",
+        "Suspect readings (faulty or manipulated device)",
+    ),
+    "detail_suspect": ("{n} mesures écartées", "{n} readings held back"),
     "alert_offline": ("Hors ligne", "Offline"),
     "alert_low_battery": ("Batterie faible", "Low battery"),
     "alert_rejected_spike": ("Rejets en hausse", "Rejected spike"),

@@ -182,3 +182,31 @@ def test_alerts_page_lists_them_with_the_rules(
     overview = b.client.get("/dashboard").text
     assert overview.count('class="alert"') == 4
     assert '<span class="badge" data-live="alerts-total">4</span>' in overview
+
+
+def test_readings_a_gateway_held_back_raise_a_suspect_alert_naming_the_node(
+    territory: Territory, engine: Engine, browse: Callable[[str], Browser], app: FastAPI
+) -> None:
+    # what a gateway reports of a node flooding 100x its rate with plausible-but-high values
+    # (issue #13): its readings held back by reason, in the node health upload
+    node = territory.never_seen[0]
+    now = int(time.time())
+    item = {**health(node, last_seen=now), "suspect": {"rate_limited": 9000, "suspect_rate": 3}}
+    batch = IngestRequest.model_validate({"batch_id": f"s{now}", "health": [item]})
+    with Session(engine) as session:
+        apply_batch(session, gateway_id=territory.nodes[node]["gateway_id"], batch=batch, now=now)
+        session.commit()
+        assert session.get(NodeHealth, node).suspect == item["suspect"]  # type: ignore[union-attr]
+        report = compute_alerts(session, rules=AlertRules.from_settings(app.state.settings),
+                                now=now, offline=0, low_battery=0)
+    assert [(a.node_id, a.value) for a in report.suspect.items] == [(node, 9003)]
+    page = browse("viewer").client.get("/dashboard/alerts").text
+    assert "Mesures suspectes (capteur défaillant ou manipulé)" in page
+    assert f'href="/dashboard/devices/{node}"' in page
+    assert "9003 mesures écartées" in page
+    # an old episode, outside the window, no longer alerts
+    later = now + 2 * 3600
+    with Session(engine) as session:
+        report = compute_alerts(session, rules=AlertRules.from_settings(app.state.settings),
+                                now=later, offline=0, low_battery=0)
+    assert report.suspect.items == []

@@ -38,7 +38,7 @@ def test_changed_items_are_the_fleets_health_items_of_the_nodes_changed_since_th
     assert [i["node_id"] for i in items] == ["ang-0001", "ang-0002"]
     assert items[0] == {"node_id": "ang-0001", "last_seen": 1002, "battery_v": 3.9, "rssi": None,
                         "fw": "0.2.0", "slot": "", "boot": 0, "buffered": 0,
-                        "rejected": {"bad_mac": 1}}
+                        "rejected": {"bad_mac": 1}, "suspect": {}}
     assert items[1]["slot"] == "b"
     assert items[1]["buffered"] == 12
     h.dirty.clear()  # what the service does once the snapshot is stored
