@@ -105,7 +105,11 @@ def test_state_vector_round_trips(vec: dict[str, Any]) -> None:
     assert state.extra == dict(i["extra"])
 
 
+# window.json: the counter window's edges (readings a node builds); verify.json: repeated keys,
+# null and empty fields, two faults at once. Same node, secret and time in both.
+WINDOW: dict[str, Any] = json.loads((VECTORS / "window.json").read_text())
 VERIFY: dict[str, Any] = json.loads((VECTORS / "verify.json").read_text())
+CASES: list[dict[str, Any]] = WINDOW["cases"] + VERIFY["cases"]
 
 
 def vector_creds(registry: str) -> NodeCredentials | None:
@@ -134,7 +138,7 @@ def outcome_of(result: Accepted | Duplicate | RefusedMessage) -> tuple[str, bool
     return result.reason, told, result.counter if told else None
 
 
-@pytest.mark.parametrize("case", VERIFY["cases"], ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
 def test_verify_vector_gets_its_outcome_in_the_spec_order(case: dict[str, Any]) -> None:
     window = vector_window(case["window"])
     result = verify_reading(
@@ -153,7 +157,7 @@ def test_verify_vector_gets_its_outcome_in_the_spec_order(case: dict[str, Any]) 
 def test_verify_vector_sequence_moves_the_window() -> None:
     creds = vector_creds("known")
     window = CounterWindow()
-    for step in VERIFY["sequence"]:
+    for step in WINDOW["sequence"]:
         result = verify_reading(
             VERIFY["node"], step["message"].encode(), creds, window, VERIFY["now"],
             VerifyLimits(),
@@ -164,9 +168,9 @@ def test_verify_vector_sequence_moves_the_window() -> None:
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in VERIFY["cases"] if "input" in c], ids=lambda c: c["name"]
+    "case", WINDOW["cases"] + WINDOW["sequence"], ids=lambda c: c.get("name", str(c["counter"]))
 )
-def test_verify_vector_is_what_the_encoder_builds(case: dict[str, Any]) -> None:
+def test_window_vector_is_what_the_encoder_builds(case: dict[str, Any]) -> None:
     i = case["input"]
     body = encode_reading(i["node"], i["kid"], i["counter"], i["t"], i["fw"], i["measures"],
                           i["bat"])
@@ -180,3 +184,6 @@ def test_vectors_are_what_the_generator_writes() -> None:
     assert json.loads((VECTORS / "acks.json").read_text()) == make_vectors.acks()
     assert json.loads((VECTORS / "refusals.json").read_text()) == make_vectors.refusals()
     assert verify_vectors.verify() == VERIFY
+    assert verify_vectors.window() == WINDOW
+    same = ("node", "key_id", "secret_hex", "now")
+    assert {k: WINDOW[k] for k in same} == {k: VERIFY[k] for k in same}

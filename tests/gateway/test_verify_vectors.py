@@ -1,5 +1,6 @@
-"""The gateway's side of tests/vectors/verify.json: each case through the batch verifier, the
-acknowledgement the node would get, and the counter window persisted in a real store."""
+"""The gateway's side of tests/vectors/window.json and verify.json: each case through the batch
+verifier, the acknowledgement the node would get, and the counter window persisted in a real
+store."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from gateway.store import Store
 from protocol.codec import Ack, decode_ack, parse_body, split_signed
 from protocol.topics import node_topic
 from protocol.verify import VerifyLimits
-from tests.test_protocol_vectors import VERIFY, vector_creds, vector_window
+from tests.test_protocol_vectors import CASES, VERIFY, WINDOW, vector_creds, vector_window
 
 ZONE = "centre-ville"
 
@@ -36,7 +37,7 @@ def _acks(out: list[tuple[str, bytes]]) -> list[Ack]:
     return acks
 
 
-@pytest.mark.parametrize("case", VERIFY["cases"], ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
 def test_gateway_counts_stores_and_acknowledges_each_verify_vector(case: dict[str, Any]) -> None:
     nodes = _nodes(case["registry"])
     topic_node = case["topic"]
@@ -73,7 +74,7 @@ def test_gateway_window_sequence_survives_the_store_between_batches(tmp_path: Pa
     store = Store(tmp_path / "gateway.db")
     try:
         stored: list[int] = []
-        for step in VERIFY["sequence"]:
+        for step in WINDOW["sequence"]:
             batch = verify_batch([(node_topic(node, "reading"), step["message"].encode())],
                                  nodes, store.windows(), VERIFY["now"], VerifyLimits(), 1024)
             store.commit_batch(batch.accepted, batch.windows, dict(batch.rejections),
