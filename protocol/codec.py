@@ -38,7 +38,6 @@ __all__ = [
     "format_value",
     "mac_matches",
     "parse_body",
-    "reading_range_reject",
     "sign",
     "split_signed",
     "valid_node_id",
@@ -246,7 +245,7 @@ _READING_FIELDS = frozenset({"y", "n", "k", "c", "t", "fw", "bat", "m"})
 
 def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
     """The shape of a parsed reading body: every field's type and bounds, nothing that needs the
-    metric registry (that is :func:`protocol.verify.verify_reading`'s, after the MAC).
+    metric registry (that is :func:`protocol.verify.range_reject`'s, after the MAC).
 
     Field rules (docs/protocol.md, "Reading"): every field but ``bat`` is required; no field may
     be ``null``; ``bat`` absent means mains-powered (``null`` is refused, not read as absent);
@@ -279,21 +278,6 @@ def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
         measures={key: float(value) for key, value in m.items()},
         bat=None if bat is None else float(bat),
     )
-
-
-def reading_range_reject(reading: Reading) -> Reject | None:
-    """What the metric registry says of a well-formed reading: ``unknown_metric`` or
-    ``out_of_range`` (the first, in the body's order), or None."""
-    for key, value in reading.measures.items():
-        metric = METRICS.get(key)
-        if metric is None:
-            return Reject("unknown_metric", f"unknown metric {key[:TEXT_MAX]!r}")
-        if not metric.lo <= value <= metric.hi:
-            return Reject("out_of_range", f"{key}={value} outside [{metric.lo}, {metric.hi}]")
-    bat = reading.bat
-    if bat is not None and not BATTERY.lo <= bat <= BATTERY.hi:
-        return Reject("out_of_range", f"bat={bat} outside [{BATTERY.lo}, {BATTERY.hi}]")
-    return None
 
 
 def decode_ack(obj: dict[str, Any]) -> Ack | Reject:

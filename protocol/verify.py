@@ -16,14 +16,15 @@ from typing import Any
 
 from protocol.codec import (
     COUNTER_MAX,
+    TEXT_MAX,
     Reading,
     Reject,
     decode_reading,
     mac_matches,
     parse_body,
-    reading_range_reject,
     split_signed,
 )
+from protocol.metrics import BATTERY, METRICS
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -118,6 +119,21 @@ class RefusedMessage:
         return self.reject.reason
 
 
+def range_reject(reading: Reading) -> Reject | None:
+    """What the metric registry says of a well-formed reading: ``unknown_metric`` or
+    ``out_of_range`` (the first, in the body's order), or None."""
+    for key, value in reading.measures.items():
+        metric = METRICS.get(key)
+        if metric is None:
+            return Reject("unknown_metric", f"unknown metric {key[:TEXT_MAX]!r}")
+        if not metric.lo <= value <= metric.hi:
+            return Reject("out_of_range", f"{key}={value} outside [{metric.lo}, {metric.hi}]")
+    bat = reading.bat
+    if bat is not None and not BATTERY.lo <= bat <= BATTERY.hi:
+        return Reject("out_of_range", f"bat={bat} outside [{BATTERY.lo}, {BATTERY.hi}]")
+    return None
+
+
 def _key_of(obj: dict[str, Any] | Reject, creds: NodeCredentials | None) -> bytes | None:
     if isinstance(obj, Reject) or creds is None or creds.revoked:
         return None
@@ -184,7 +200,7 @@ def verify_reading(
         return RefusedMessage(Reject("bad_mac"), topic_node)
     # 3. from here the node itself sent the message (only it and we hold the secret)
     counter = reading.counter
-    meaning = reading_range_reject(reading)
+    meaning = range_reject(reading)
     if meaning is not None:
         return RefusedMessage(meaning, topic_node, counter, authentic=True)
     if reading.node_id != topic_node:
