@@ -87,3 +87,20 @@ def test_gateway_window_sequence_survives_the_store_between_batches(tmp_path: Pa
         assert len(stored) == len(set(stored))
     finally:
         store.close()
+
+
+def test_window_row_from_before_h_minus_1024_was_kept_reads_it_as_seen(tmp_path: Path) -> None:
+    """A row written when the window held 1024 bits never says whether H - 1024 was stored:
+    it is taken as stored (acknowledged as a duplicate), never stored a second time."""
+    store = Store(tmp_path / "gateway.db")
+    try:
+        # H = 5000 with H - 1023 .. H - 1 all unseen, as the 1024-bit window wrote it
+        missing = ((1 << 1024) - 2).to_bytes(128, "little")
+        store.db.execute("INSERT INTO windows (node_id, high, missing) VALUES (?,?,?)",
+                         ("ang-0001", 5000, missing))
+        window = store.windows()["ang-0001"]
+        assert window.classify(5000 - 1024) == "duplicate"
+        assert [window.classify(5000 - i) for i in (1, 1023)] == ["new", "new"]
+        assert window.classify(5000 - 1025) == "old"
+    finally:
+        store.close()
