@@ -32,8 +32,9 @@ def _reference(text: bytes) -> bool:
 _text = st.text(alphabet=st.sampled_from('ab:"\\\u00e9/'), max_size=4)
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | _text,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.lists(st.tuples(_text, inner), max_size=4),  # object members, keys may repeat
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.lists(st.tuples(_text, inner), max_size=4)
+    ),  # object members, keys may repeat
     max_leaves=12,
 )
 
@@ -42,10 +43,14 @@ def _dump(v: Any, flip: bool) -> str:
     """JSON text of a generated value; object keys alternate between a literal and a \\u
     spelling of their non-ASCII characters, so one key can appear spelt two ways."""
     if isinstance(v, list) and v and all(isinstance(x, tuple) for x in v):
-        return "{" + ",".join(
-            json.dumps(k, ensure_ascii=(i % 2 == 0) ^ flip) + ":" + _dump(x, flip)
-            for i, (k, x) in enumerate(v)
-        ) + "}"
+        return (
+            "{"
+            + ",".join(
+                json.dumps(k, ensure_ascii=(i % 2 == 0) ^ flip) + ":" + _dump(x, flip)
+                for i, (k, x) in enumerate(v)
+            )
+            + "}"
+        )
     if isinstance(v, list):
         return "[" + ",".join(_dump(x, flip) for x in v) + "]"
     return json.dumps(v, ensure_ascii=flip)

@@ -64,18 +64,33 @@ async def test_window_edges_and_repeated_keys_through_mosquitto_and_the_gateway(
         await node.publish(topic, reading(NODE, H - 1025), qos=1)
         assert await _ack(node) == ([], [[H - 1025, "replayed_counter"]])
         # "c" twice: orjson alone would store the last; refused, no counter to tell
-        await node.publish(topic, _signed(
-            "{" + head + f',"c":{H + 1},"t":{now},"fw":"0.1.0","m":{{"temp_c":8.0}},'
-            f'"c":{H + 500001}}}'), qos=1)
+        await node.publish(
+            topic,
+            _signed(
+                "{" + head + f',"c":{H + 1},"t":{now},"fw":"0.1.0","m":{{"temp_c":8.0}},'
+                f'"c":{H + 500001}}}'
+            ),
+            qos=1,
+        )
         # a metric twice inside "m": the zone's figure would depend on the parser
-        await node.publish(topic, _signed(
-            "{" + head + f',"c":{H + 2},"t":{now},"fw":"0.1.0",'
-            '"m":{"temp_c":8.0,"temp_c":84.6}}'), qos=1)
+        await node.publish(
+            topic,
+            _signed(
+                "{" + head + f',"c":{H + 2},"t":{now},"fw":"0.1.0",'
+                '"m":{"temp_c":8.0,"temp_c":84.6}}'
+            ),
+            qos=1,
+        )
         await wait_for(lambda: gw.metrics.rejected["malformed"] == 2)
         # "bat": null is not "no battery": refused, and told (its counter is readable)
-        await node.publish(topic, _signed(
-            "{" + head + f',"c":{H + 3},"t":{now},"fw":"0.1.0","bat":null,'
-            '"m":{"temp_c":8.0}}'), qos=1)
+        await node.publish(
+            topic,
+            _signed(
+                "{" + head + f',"c":{H + 3},"t":{now},"fw":"0.1.0","bat":null,'
+                '"m":{"temp_c":8.0}}'
+            ),
+            qos=1,
+        )
         assert await _ack(node) == ([], [[H + 3, "malformed"]])
         # the refused ones moved nothing: H + 1 and H + 2 are still new
         await node.publish(topic, reading(NODE, H + 1), qos=1)

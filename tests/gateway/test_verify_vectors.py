@@ -44,8 +44,9 @@ def test_gateway_counts_stores_and_acknowledges_each_verify_vector(case: dict[st
     windows = {topic_node: vector_window(case["window"])}
     message = case["message"].encode()
     now = VERIFY["now"]
-    batch = verify_batch([(node_topic(topic_node, "reading"), message)], nodes, windows, now,
-                         VerifyLimits(), 1024)
+    batch = verify_batch(
+        [(node_topic(topic_node, "reading"), message)], nodes, windows, now, VerifyLimits(), 1024
+    )
     acks = _acks(ack_messages(batch, nodes, now))
     ok = [c for a in acks for c in a.ok]
     no = [pair for a in acks for pair in a.no]
@@ -75,12 +76,24 @@ def test_gateway_window_sequence_survives_the_store_between_batches(tmp_path: Pa
     try:
         stored: list[int] = []
         for step in WINDOW["sequence"]:
-            batch = verify_batch([(node_topic(node, "reading"), step["message"].encode())],
-                                 nodes, store.windows(), VERIFY["now"], VerifyLimits(), 1024)
-            store.commit_batch(batch.accepted, batch.windows, dict(batch.rejections),
-                               batch.quarantine, 100)
-            got = ("accepted" if batch.accepted else "duplicate" if batch.duplicates
-                   else next(iter(batch.rejections)))
+            batch = verify_batch(
+                [(node_topic(node, "reading"), step["message"].encode())],
+                nodes,
+                store.windows(),
+                VERIFY["now"],
+                VerifyLimits(),
+                1024,
+            )
+            store.commit_batch(
+                batch.accepted, batch.windows, dict(batch.rejections), batch.quarantine, 100
+            )
+            got = (
+                "accepted"
+                if batch.accepted
+                else "duplicate"
+                if batch.duplicates
+                else next(iter(batch.rejections))
+            )
             assert got == step["outcome"], step["counter"]
             stored += [r.counter for r, _, _ in batch.accepted]
         assert sorted(store.counters(node)) == sorted(stored)
@@ -96,8 +109,10 @@ def test_window_row_from_before_h_minus_1024_was_kept_reads_it_as_seen(tmp_path:
     try:
         # H = 5000 with H - 1023 .. H - 1 all unseen, as the 1024-bit window wrote it
         missing = ((1 << 1024) - 2).to_bytes(128, "little")
-        store.db.execute("INSERT INTO windows (node_id, high, missing) VALUES (?,?,?)",
-                         ("ang-0001", 5000, missing))
+        store.db.execute(
+            "INSERT INTO windows (node_id, high, missing) VALUES (?,?,?)",
+            ("ang-0001", 5000, missing),
+        )
         window = store.windows()["ang-0001"]
         assert window.classify(5000 - 1024) == "duplicate"
         assert [window.classify(5000 - i) for i in (1, 1023)] == ["new", "new"]
