@@ -80,28 +80,25 @@ def _refuse(batch: Batch, now: float, node_id: str | None, reject: Reject, paylo
 def _verify_state(
     batch: Batch, node_id: str, payload: bytes, entry: NodeEntry | None, now: float
 ) -> None:
+    """A state, checked in the order of a reading (docs/protocol.md, "Verification order")."""
     parts = split_signed(payload)
     if isinstance(parts, Reject):
         _refuse(batch, now, node_id, parts, payload)
+        return
+    body, mac = parts
+    obj = parse_body(body)
+    state = obj if isinstance(obj, Reject) else decode_state(obj)
+    if isinstance(state, Reject):
+        _refuse(batch, now, node_id, state, payload)
         return
     if entry is None or entry.creds.revoked:
         reason = "unknown_node" if entry is None else "revoked_node"
         _refuse(batch, now, node_id, Reject(reason, "state message"), payload)
         return
-    body, mac = parts
-    obj = parse_body(body)
-    if isinstance(obj, Reject):
-        _refuse(batch, now, node_id, obj, payload)
-        return
-    key_id = obj.get("k")
-    secret = entry.creds.keys.get(key_id) if isinstance(key_id, int) else None
+    secret = entry.creds.keys.get(state.key_id)
     if secret is None or not mac_matches(secret, body, mac):
         reason = "unknown_key" if secret is None else "bad_mac"
         _refuse(batch, now, node_id, Reject(reason, "state message"), payload)
-        return
-    state = decode_state(obj)
-    if isinstance(state, Reject):
-        _refuse(batch, now, node_id, state, payload)
         return
     if state.node_id != node_id:
         _refuse(batch, now, node_id, Reject("topic_mismatch", state.node_id), payload)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gateway.sealed_keys import KeyRing
 from gateway.secret_file import private_dir, private_file
 from protocol.codec import Reading
-from protocol.verify import REPLAY_WINDOW, CounterWindow
+from protocol.verify import WINDOW_BITS, CounterWindow
 
 __all__ = ["NodeRecord", "OutboxItem", "Store"]
 
@@ -94,13 +94,16 @@ CREATE TABLE IF NOT EXISTS kv (
 def _window_blob(w: CounterWindow) -> bytes:
     """The window's unseen counters as a bitmap trimmed of leading zeros: a node that sends
     in order has none, so its row stays a few bytes and the table is cheap to rewrite."""
-    span = min(REPLAY_WINDOW, w.high)
+    span = min(WINDOW_BITS, w.high)
     missing = ((1 << span) - 1) & ~w.seen
     return missing.to_bytes((missing.bit_length() + 7) // 8, "little")
 
 
 def _window_from(high: int, blob: bytes) -> CounterWindow:
-    span = min(REPLAY_WINDOW, high)
+    # a bit the blob lacks reads as seen: a row written when the window held 1024 bits (no
+    # H - 1024) answers that one counter as a duplicate (the old code refused it) and never
+    # stores it twice
+    span = min(WINDOW_BITS, high)
     missing = int.from_bytes(blob, "little")
     return CounterWindow(high, ((1 << span) - 1) & ~missing)
 

@@ -19,6 +19,7 @@ from typing import Any, TypeGuard
 import orjson
 
 from protocol.metrics import BATTERY, FLAGS, METRICS
+from protocol.strict_json import DuplicateKey, loads_strict
 
 __all__ = [
     "MAC_B64_LEN",
@@ -70,6 +71,8 @@ class Reading:
     bat: float | None = None
     # flags set in "m" (protocol.metrics.FLAGS): they qualify measures, are never aggregated
     flags: frozenset[str] = frozenset()
+    # their values as sent, for the registry's range check (each flag is 1 when set)
+    flag_values: Mapping[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +201,14 @@ def encode_state(
 
 
 def parse_body(body: bytes) -> dict[str, Any] | Reject:
+    """The JSON object of a body, strictly: a key repeated at any depth is refused, so no two
+    parsers can read one signed body two ways (docs/security.md)."""
     try:
-        obj = orjson.loads(body)
+        obj = loads_strict(body)
     except orjson.JSONDecodeError as exc:
         return Reject("malformed", f"not JSON: {exc.msg}")
+    except DuplicateKey:
+        return Reject("malformed", "duplicate key")
     if not isinstance(obj, dict):
         return Reject("malformed", "body is not a JSON object")
     return obj
@@ -239,39 +246,40 @@ def _header(obj: dict[str, Any], kind: str) -> Reject | None:
     return None
 
 
+_READING_FIELDS = frozenset({"y", "n", "k", "c", "t", "fw", "bat", "m"})
+
+
 def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
-    """Validate the shape and the value ranges of a parsed reading body."""
+    """The shape of a parsed reading body: every field's type and bounds, nothing that needs the
+    metric registry (that is :func:`protocol.verify.range_reject`'s, after the MAC).
+
+    Field rules (docs/protocol.md, "Reading"): every field but ``bat`` is required; no field may
+    be ``null``; ``bat`` absent means mains-powered (``null`` is refused, not read as absent);
+    ``fw`` is never empty; ``m`` holds 1 to 16 numbers; a field the protocol does not define is
+    refused, so no reader can find in a signed reading something another reader ignored.
+    """
     bad = _header(obj, "r")
     if bad is not None:
         return bad
-    c, fw, m, bat = obj.get("c"), obj.get("fw"), obj.get("m"), obj.get("bat")
+    if not _READING_FIELDS.issuperset(obj):
+        return Reject("malformed", "unknown field in a reading")
+    c, fw, m = obj.get("c"), obj.get("fw"), obj.get("m")
     if not _is_int(c) or not 1 <= c <= COUNTER_MAX:
         return Reject("malformed", "bad counter")
     if not isinstance(fw, str) or not 1 <= len(fw) <= TEXT_MAX:
         return Reject("malformed", "bad firmware version")
     if not isinstance(m, dict) or not 1 <= len(m) <= MAX_METRICS_PER_READING:
-        return Reject("malformed", "measurements must be a non-empty object")
-    measures: dict[str, float] = {}
-    flags: set[str] = set()
-    for key, value in m.items():
-        metric = METRICS.get(key) or FLAGS.get(key)
-        if metric is None:
-            return Reject("unknown_metric", f"unknown metric {key[:TEXT_MAX]!r}")
-        if not _is_number(value):
-            return Reject("malformed", f"{key} is not a number")
-        if not metric.lo <= value <= metric.hi:
-            return Reject("out_of_range", f"{key}={value} outside [{metric.lo}, {metric.hi}]")
-        if key in FLAGS:
-            flags.add(key)
-        else:
-            measures[key] = float(value)
+        return Reject("malformed", "measurements must be an object of 1 to 16 entries")
+    if not all(_is_number(v) for v in m.values()):
+        return Reject("malformed", "a measurement is not a number")
+    # a flag (protocol.metrics.FLAGS) qualifies a measure: alone it is no reading; its value
+    # is the registry's to judge, after the MAC (protocol.verify.range_reject)
+    measures = {key: float(value) for key, value in m.items() if key not in FLAGS}
     if not measures:
         return Reject("malformed", "flags without a measurement")
-    if bat is not None:
-        if not _is_number(bat):
-            return Reject("malformed", "battery is not a number")
-        if not BATTERY.lo <= bat <= BATTERY.hi:
-            return Reject("out_of_range", f"bat={bat} outside [{BATTERY.lo}, {BATTERY.hi}]")
+    bat = obj.get("bat")
+    if "bat" in obj and not _is_number(bat):
+        return Reject("malformed", "battery is not a number")
     return Reading(
         node_id=obj["n"],
         key_id=obj["k"],
@@ -280,7 +288,8 @@ def decode_reading(obj: dict[str, Any]) -> Reading | Reject:
         fw=fw,
         measures=measures,
         bat=None if bat is None else float(bat),
-        flags=frozenset(flags),
+        flags=frozenset(key for key in m if key in FLAGS),
+        flag_values={key: m[key] for key in m if key in FLAGS},
     )
 
 

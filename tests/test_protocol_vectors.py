@@ -23,6 +23,7 @@ from protocol.codec import (
 from protocol.verify import (
     Accepted,
     CounterWindow,
+    Duplicate,
     NodeCredentials,
     RefusedMessage,
     VerifyLimits,
@@ -106,9 +107,85 @@ def test_state_vector_round_trips(vec: dict[str, Any]) -> None:
     assert state.extra == dict(i["extra"])
 
 
+# window.json: the counter window's edges (readings a node builds); verify.json: repeated keys,
+# null and empty fields, two faults at once. Same node, secret and time in both.
+WINDOW: dict[str, Any] = json.loads((VECTORS / "window.json").read_text())
+VERIFY: dict[str, Any] = json.loads((VECTORS / "verify.json").read_text())
+CASES: list[dict[str, Any]] = WINDOW["cases"] + VERIFY["cases"]
+
+
+def vector_creds(registry: str) -> NodeCredentials | None:
+    """The registry of a verify.json case: node ang-0001 with key 1, unknown, or revoked."""
+    if registry == "unknown":
+        return None
+    secret = bytes.fromhex(VERIFY["secret_hex"])
+    return NodeCredentials(VERIFY["node"], {VERIFY["key_id"]: secret}, registry == "revoked")
+
+
+def vector_window(spec: dict[str, Any]) -> CounterWindow:
+    window = CounterWindow()
+    for c in sorted(spec["seen"]):
+        window = window.accept(c)
+    assert window.high == spec["high"]
+    return window
+
+
+def outcome_of(result: Accepted | Duplicate | RefusedMessage) -> tuple[str, bool, int | None]:
+    """(outcome, whether the node's ack names it, the counter named)."""
+    if isinstance(result, Accepted):
+        return "accepted", True, result.reading.counter
+    if isinstance(result, Duplicate):
+        return "duplicate", True, result.reading.counter
+    told = result.authentic and result.counter is not None
+    return result.reason, told, result.counter if told else None
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_verify_vector_gets_its_outcome_in_the_spec_order(case: dict[str, Any]) -> None:
+    window = vector_window(case["window"])
+    result = verify_reading(
+        case["topic"],
+        case["message"].encode(),
+        vector_creds(case["registry"]),
+        window,
+        VERIFY["now"],
+        VerifyLimits(),
+    )
+    assert outcome_of(result) == (case["outcome"], case["told"], case["counter"])
+    if isinstance(result, Accepted):  # and the window takes it (a jump to 2^53 - 1 included)
+        assert window.accept(result.reading.counter).classify(case["counter"]) == "duplicate"
+
+
+def test_verify_vector_sequence_moves_the_window() -> None:
+    creds = vector_creds("known")
+    window = CounterWindow()
+    for step in WINDOW["sequence"]:
+        result = verify_reading(
+            VERIFY["node"], step["message"].encode(), creds, window, VERIFY["now"],
+            VerifyLimits(),
+        )
+        assert outcome_of(result)[0] == step["outcome"], step["counter"]
+        if isinstance(result, Accepted):
+            window = window.accept(result.reading.counter)
+
+
+@pytest.mark.parametrize(
+    "case", WINDOW["cases"] + WINDOW["sequence"], ids=lambda c: c.get("name", str(c["counter"]))
+)
+def test_window_vector_is_what_the_encoder_builds(case: dict[str, Any]) -> None:
+    i = case["input"]
+    body = encode_reading(i["node"], i["kid"], i["counter"], i["t"], i["fw"], i["measures"],
+                          i["bat"])
+    assert sign(bytes.fromhex(VERIFY["secret_hex"]), body).decode() == case["message"]
+
+
 def test_vectors_are_what_the_generator_writes() -> None:
-    from tests.vectors import make_vectors
+    from tests.vectors import make_vectors, verify_vectors
 
     assert json.loads((VECTORS / "readings.json").read_text()) == make_vectors.readings()
     assert json.loads((VECTORS / "acks.json").read_text()) == make_vectors.acks()
     assert json.loads((VECTORS / "refusals.json").read_text()) == make_vectors.refusals()
+    assert verify_vectors.verify() == VERIFY
+    assert verify_vectors.window() == WINDOW
+    same = ("node", "key_id", "secret_hex", "now")
+    assert {k: WINDOW[k] for k in same} == {k: VERIFY[k] for k in same}

@@ -91,3 +91,28 @@ def test_refusal_vectors_fail_the_node_mac_check_or_content():
             continue
         body, mac = proto.split(vec["message"].encode())
         assert not signer.verify(body, mac), vec["name"]
+
+
+def test_window_vectors_encode_to_the_exact_bytes():
+    # the counter window's edges (H - 1025 .. H + 1, a jump, 2^53 - 1, a ':' in fw): the node
+    # builds each of these readings byte for byte as the gateway's vectors expect
+    win = _load("window")
+    enc = proto.Encoder(win["node"], win["key_id"], proto.Signer(_unhex(win["secret_hex"])))
+    for case in win["cases"] + win["sequence"]:
+        i = case["input"]
+        got = bytes(enc.reading(i["counter"], i["t"], i["fw"], i["measures"], i.get("bat")))
+        assert got == case["message"].encode(), (case.get("name"), got)
+
+
+def test_node_never_has_in_flight_a_counter_below_the_gateway_window():
+    # the node sends nothing WINDOW or more above its oldest unacknowledged counter (uplink.py),
+    # so when the gateway's highest is H every reading still in flight is >= H - (WINDOW - 1):
+    # inside the gateway's window, which window.json shows is H - replay_window .. H
+    win = _load("window")
+    assert proto.WINDOW <= win["replay_window"], (proto.WINDOW, win["replay_window"])
+    offsets = {}
+    for c in win["cases"]:
+        offsets.setdefault(c["outcome"], []).append(c["window"]["high"] - c["counter"])
+    assert max(offsets["accepted"]) == win["replay_window"], offsets
+    assert max(offsets["duplicate"]) == win["replay_window"], offsets
+    assert min(offsets["replayed_counter"]) == win["replay_window"] + 1, offsets

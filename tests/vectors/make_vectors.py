@@ -18,6 +18,7 @@ from protocol import ota
 from protocol.codec import encode_ack, encode_reading, encode_state, sign
 from protocol.gateway_requests import sign_request, signing_message, timestamp_text
 from protocol.sealed_secrets import node_secret_aad, seal_secret, sealed_to_text
+from tests.vectors.verify_vectors import verify, window
 
 HERE = Path(__file__).parent
 SECRET = bytes(range(32))
@@ -414,6 +415,8 @@ def main() -> None:
         ("acks", acks()),
         ("states", states()),
         ("refusals", refusals()),
+        ("window", window()),
+        ("verify", verify()),
     ]:
         (HERE / f"{name}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
