@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlmodel import Session
 
+from fleet.api.deps import throttle_limits
 from fleet.api.errors import install_error_handlers
 from fleet.api.limits import BodyLimitMiddleware
 from fleet.api.main import include_api
@@ -21,10 +22,11 @@ from fleet.core.config import Settings
 from fleet.core.crypto import SecretBox
 from fleet.core.db import autocommit, make_engine
 from fleet.core.signatures import ReplayCache
+from fleet.crud import login_throttle
 from fleet.crud.identity_cache import IdentityCache
 from fleet.crud.maintenance import sweep
 from fleet.migrations import upgrade
-from fleet.models import IngestRequest
+from fleet.models import IngestRequest, utcnow
 from fleet.web import include_web
 from fleet.web.routes_registry import ZONES_UPLOAD_LIMIT
 
@@ -38,6 +40,8 @@ def _run_sweep(app: FastAPI) -> None:
     with Session(app.state.engine) as session:
         app.state.identity_cache.attach(session)
         swept = sweep(session, batch_retention=timedelta(seconds=settings.ingest_batch_retention_s))
+        # failed-login counters whose window is over (bounded anyway: login_throttle_rows_max)
+        login_throttle.sweep(session, limits=throttle_limits(settings), now=utcnow())
         session.commit()
     if swept.expired_keys:
         log.info("maintenance: %d expired node keys purged", swept.expired_keys)

@@ -13,8 +13,10 @@ from fastapi import Depends, HTTPException, Query, Request, Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from fleet.api.client_address import client_address
 from fleet.core.config import Settings
 from fleet.core.crypto import SecretBox
+from fleet.core.passwords import PasswordPolicy
 from fleet.core.signatures import (
     ReplayCache,
     SignatureRefused,
@@ -22,11 +24,13 @@ from fleet.core.signatures import (
     check_signature,
     parse_signed_request,
 )
-from fleet.crud import operators
+from fleet.crud import login
 from fleet.crud.identity_cache import IdentityCache
+from fleet.crud.login import LoggedIn, LoginPolicy, Throttled
+from fleet.crud.login_throttle import ThrottleLimits
 from fleet.crud.operators import Principal, resolve_api_token, resolve_login_session
 from fleet.crud.sync import GatewayIdentity
-from fleet.models import LoginSession, Operator, Role
+from fleet.models import Role
 
 __all__ = [
     "AdminDep",
@@ -41,8 +45,11 @@ __all__ = [
     "ViewerDep",
     "authenticate_gateway",
     "csrf_token_for",
+    "log_in",
+    "password_policy",
     "require_role",
     "signed_request",
+    "throttle_limits",
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -85,18 +92,34 @@ def csrf_token_for(session_token: str) -> str:
     return hashlib.sha256(b"territoire/v1 csrf|" + session_token.encode()).hexdigest()
 
 
+def password_policy(settings: Settings) -> PasswordPolicy:
+    return PasswordPolicy(
+        min_length=settings.password_min_length, max_length=settings.password_max_length
+    )
+
+
+def throttle_limits(settings: Settings) -> ThrottleLimits:
+    return ThrottleLimits(
+        address_max=settings.login_address_max_failures,
+        pair_max=settings.login_pair_max_failures,
+        window=timedelta(seconds=settings.login_failure_window_s),
+        block=timedelta(seconds=settings.login_block_s),
+        rows_max=settings.login_throttle_rows_max,
+    )
+
+
 def log_in(
-    session: Session, settings: Settings, *, email: str, password: str
-) -> tuple[Operator, LoginSession, str] | None:
-    """``fleet.crud.operators.log_in`` with the fleet's settings (failures, lockout, lifetime)."""
-    return operators.log_in(
-        session,
-        email=email,
-        password=password,
+    request: Request, session: Session, settings: Settings, *, email: str, password: str
+) -> LoggedIn | Throttled | None:
+    """``fleet.crud.login.log_in`` from this request's client address, with the settings."""
+    policy = LoginPolicy(
         max_failures=settings.login_max_failures,
         lockout=timedelta(seconds=settings.login_lockout_s),
         ttl=timedelta(seconds=settings.session_ttl_s),
+        throttle=throttle_limits(settings),
     )
+    address = client_address(request, settings.trusted_proxies)
+    return login.log_in(session, email=email, password=password, address=address, policy=policy)
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str) -> None:

@@ -48,7 +48,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _crud_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CrudError)
     status = next((s for t, s in _CRUD_STATUS.items() if isinstance(exc, t)), 400)
-    return JSONResponse({"detail": exc.message}, status_code=status)
+    body = {"detail": exc.message}
+    if exc.reason is not None:
+        body["reason"] = exc.reason
+    return JSONResponse(body, status_code=status)
 
 
 async def _data_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -97,8 +98,23 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None  # None: secure everywhere but development
     api_token_ttl_days_default: int = Field(default=90, ge=1)
     api_token_ttl_days_max: int = Field(default=365, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
+    # passwords (NIST SP 800-63B, docs/security.md): 15 characters, the minimum for an account
+    # without a second factor (the fleet has none); no composition rules
+    password_min_length: int = Field(default=15, ge=8, le=64)
+    password_max_length: int = Field(default=128, ge=64, le=1024)
+    # login throttling, counted in the database so every worker shares it (docs/security.md):
+    # per client address (every account), per (account, address), and account-wide
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_pair_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_s: int = Field(default=900, ge=1)
+    login_block_s: int = Field(default=900, ge=1)
+    login_throttle_rows_max: int = Field(default=100_000, ge=100)
+    # account-wide lock after this many consecutive failures from any addresses (800-63B's
+    # ceiling is 100): one address alone reaches its own limits long before
+    login_max_failures: int = Field(default=100, ge=1)
     login_lockout_s: int = Field(default=900, ge=1)
+    # reverse proxies whose X-Forwarded-For is believed (IP addresses or CIDR networks)
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
 
     # housekeeping
     ingest_batch_retention_s: int = Field(default=30 * 86400, ge=3600)
@@ -151,6 +167,16 @@ class Settings(BaseSettings):
         if self.health_history_span_s > 5000 * self.health_history_bucket_s:
             raise ValueError("health history: at most 5000 buckets per node (span / bucket)")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {item!r} is not an IP network") from exc
+        return [item.strip() for item in v]
 
     @field_validator("dashboard_timezone", "ota_window_timezone")
     @classmethod

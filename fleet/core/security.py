@@ -9,10 +9,13 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from fleet.core.passwords import normalise
+
 __all__ = [
     "API_TOKEN_PREFIX",
     "CLAIM_ALPHABET",
     "ENROLL_TOKEN_PREFIX",
+    "check_password",
     "hash_password",
     "hash_token",
     "needs_rehash",
@@ -39,15 +42,35 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """Argon2id of the NFKC form (NIST SP 800-63B): one password however it was typed."""
+    return _hasher.hash(normalise(password))
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
+    """(right, rehash): an Argon2 check; a missing account costs the time of a wrong password.
+
+    Hashes made before NFKC normalisation hold the password as typed: ASCII is its own NFKC
+    form, so those match at once; another one is tried as typed, and then wants a rehash."""
+    if password_hash is None:
+        _matches(_DUMMY_HASH, password)
+        return False, False
+    typed = normalise(password)
+    if _matches(password_hash, typed):
+        return True, _hasher.check_needs_rehash(password_hash)
+    if typed != password and _matches(password_hash, password):
+        return True, True
+    return False, False
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Argon2 check; a missing account costs the same time as a wrong password."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    return check_password(password_hash, password)[0]
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "CrudError", "Invalid", "NotFound", "Refused"]
+__all__ = ["Conflict", "CrudError", "Invalid", "NotFound", "Refused", "WeakPassword"]
 
 
 class CrudError(Exception):
@@ -11,6 +11,7 @@ class CrudError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.reason: str | None = None  # a stable code for programs, where there is one
 
 
 class NotFound(CrudError):
@@ -27,3 +28,11 @@ class Invalid(CrudError):
 
 class Refused(CrudError):
     """A credential (claim code, enrollment token) is unknown, used or expired."""
+
+
+class WeakPassword(Invalid):
+    """A new password the policy refuses (fleet/core/passwords.py); ``reason`` is its code."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

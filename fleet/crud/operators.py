@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from fleet.core import security
+from fleet.core import passwords, security
 from fleet.crud import audit
-from fleet.crud.errors import Conflict, NotFound
+from fleet.crud import login_throttle as throttle
+from fleet.crud.errors import Conflict, NotFound, Refused, WeakPassword
 from fleet.models import (
     ApiToken,
     ApiTokenCreate,
@@ -24,7 +25,8 @@ from fleet.models.common import ROLE_RANK
 
 __all__ = [
     "Principal",
-    "authenticate",
+    "change_own_password",
+    "check_new_password",
     "create_api_token",
     "create_login_session",
     "create_operator",
@@ -35,6 +37,7 @@ __all__ = [
     "resolve_api_token",
     "resolve_login_session",
     "revoke_api_token",
+    "unlock_operator",
     "update_operator",
 ]
 
@@ -56,8 +59,19 @@ def get_operator_by_email(session: Session, *, email: str) -> Operator | None:
     return session.exec(select(Operator).where(Operator.email == email.strip().lower())).first()
 
 
-def create_operator(session: Session, *, data: OperatorCreate, actor: str) -> Operator:
+def check_new_password(password: str, *, email: str, policy: passwords.PasswordPolicy) -> None:
+    """Raise WeakPassword (with its reason code) unless the policy accepts this password."""
+    local = email.strip().lower().split("@", 1)[0]
+    reason = passwords.refusal(password, policy, user_words=(email.strip().lower(), local))
+    if reason is not None:
+        raise WeakPassword(passwords.explain(reason, policy), reason=reason)
+
+
+def create_operator(
+    session: Session, *, data: OperatorCreate, actor: str, policy: passwords.PasswordPolicy
+) -> Operator:
     email = data.email.strip().lower()
+    check_new_password(data.password, email=email, policy=policy)
     if get_operator_by_email(session, email=email) is not None:
         raise Conflict("an operator with this email exists")
     op = Operator(
@@ -86,7 +100,12 @@ def list_operators(session: Session, *, limit: int, offset: int) -> list[Operato
 
 
 def update_operator(
-    session: Session, *, operator_id: int, data: OperatorUpdate, actor: str
+    session: Session,
+    *,
+    operator_id: int,
+    data: OperatorUpdate,
+    actor: str,
+    policy: passwords.PasswordPolicy,
 ) -> Operator:
     op = session.get(Operator, operator_id)
     if op is None:
@@ -94,6 +113,8 @@ def update_operator(
     before = op.model_dump()
     changes = data.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
+    if password is not None:
+        check_new_password(password, email=op.email, policy=policy)
     for key, value in changes.items():
         if value is not None:
             setattr(op, key, value)
@@ -118,66 +139,53 @@ def update_operator(
     return op
 
 
-def authenticate(
+def change_own_password(
     session: Session,
     *,
-    email: str,
-    password: str,
-    max_failures: int,
-    lockout: timedelta,
-    now: datetime | None = None,
-) -> Operator | None:
-    """The operator if the password is right and the account usable; counts failures."""
-    now = now or utcnow()
-    op = get_operator_by_email(session, email=email)
-    ok = security.verify_password(op.password_hash if op else None, password)
+    operator: Operator,
+    current: str,
+    new: str,
+    actor: str,
+    policy: passwords.PasswordPolicy,
+) -> None:
+    """An operator's own change: the current password first, then the policy (not committed)."""
+    if not security.verify_password(operator.password_hash, current):
+        raise Refused("current password is wrong")
+    check_new_password(new, email=operator.email, policy=policy)
+    operator.password_hash = security.hash_password(new)
+    session.add(operator)
+    audit.record(
+        session,
+        actor=actor,
+        action="operator.password",
+        entity_type="operator",
+        entity_id=operator.id or 0,
+        before={"password": "old"},
+        after={"password": "new"},
+    )
+
+
+def unlock_operator(session: Session, *, operator_id: int, actor: str) -> Operator:
+    """Lift the account-wide lock and every address's failure count on this account (an
+    address blocked for all accounts stays blocked: that is about the address). Audited."""
+    op = session.get(Operator, operator_id)
     if op is None:
-        return None
-    if op.locked_until is not None and op.locked_until > now:
-        return None
-    if not ok:
-        op.failed_logins += 1
-        if op.failed_logins >= max_failures:
-            op.locked_until = now + lockout
-            op.failed_logins = 0
-        session.add(op)
-        return None
-    if not op.is_active:
-        return None
-    op.failed_logins = 0
+        raise NotFound("no such operator")
+    before = {"locked_until": op.locked_until, "failed_logins": op.failed_logins}
+    cleared = throttle.clear_account(session, email=op.email)
     op.locked_until = None
-    if security.needs_rehash(op.password_hash):
-        op.password_hash = security.hash_password(password)
+    op.failed_logins = 0
     session.add(op)
+    audit.record(
+        session,
+        actor=actor,
+        action="operator.unlock",
+        entity_type="operator",
+        entity_id=operator_id,
+        before=before,
+        after={"locked_until": None, "failed_logins": 0, "address_counts_cleared": cleared},
+    )
     return op
-
-
-def log_in(
-    session: Session,
-    *,
-    email: str,
-    password: str,
-    max_failures: int,
-    lockout: timedelta,
-    ttl: timedelta,
-) -> tuple[Operator, LoginSession, str] | None:
-    """A password login, the one flow of the API and of the dashboard's form: the operator, the
-    new login session and its token, or None when refused. Committed either way: a refusal's
-    failure count (the lockout) is kept."""
-    op = authenticate(session, email=email, password=password, max_failures=max_failures,
-                      lockout=lockout)
-    if op is None:
-        session.commit()
-        return None
-    row, token = create_login_session(session, operator=op, ttl=ttl)
-    session.commit()
-    return op, row, token
-
-
-def log_out(session: Session, *, token: str) -> None:
-    """End a login session (committed); an unknown or expired one is already ended."""
-    delete_login_session(session, token=token)
-    session.commit()
 
 
 def create_api_token(

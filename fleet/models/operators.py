@@ -8,7 +8,7 @@ from pydantic import BaseModel, field_validator
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from fleet.models.common import EMAIL_PATTERN, PASSWORD_MIN, Role, utcnow
+from fleet.models.common import EMAIL_PATTERN, PASSWORD_INPUT_MAX, Role, utcnow
 
 __all__ = [
     "ApiToken",
@@ -17,6 +17,7 @@ __all__ = [
     "ApiTokenPublic",
     "LoginRequest",
     "LoginSession",
+    "LoginThrottle",
     "Operator",
     "OperatorBase",
     "OperatorCreate",
@@ -35,7 +36,8 @@ class OperatorBase(SQLModel):
 
 
 class OperatorCreate(OperatorBase):
-    password: str = Field(min_length=PASSWORD_MIN, max_length=256)
+    # the policy (fleet/core/passwords.py) judges it, with a reason code; this only bounds input
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
 
     @field_validator("email", mode="before")
     @classmethod
@@ -47,7 +49,7 @@ class OperatorUpdate(SQLModel):
     full_name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=PASSWORD_MIN, max_length=256)
+    password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_INPUT_MAX)
 
 
 class Operator(OperatorBase, table=True):
@@ -61,6 +63,8 @@ class Operator(OperatorBase, table=True):
 class OperatorPublic(OperatorBase):
     id: int
     created_at: datetime
+    # set while the account is locked for everybody (many failures from several addresses)
+    locked_until: datetime | None = None
 
 
 class ApiTokenCreate(SQLModel):
@@ -109,9 +113,22 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins of one client address, or of one (account, address) pair, in a window.
+
+    Keys: ``a|<address>`` and ``p|<sha256 of the e-mail, 32 hex>|<address>``, so an e-mail
+    that is no account counts the same as one that is (no enumeration)."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True, max_length=160)
+    failures: int = 0
+    window_start: datetime = Field(index=True)
+    blocked_until: datetime | None = None
+
+
 class LoginRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
 
 
 class SessionInfo(BaseModel):

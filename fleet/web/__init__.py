@@ -18,6 +18,7 @@ from sqlmodel import Session
 from fleet.core.config import Settings
 from fleet.web import (
     live,
+    routes_account,
     routes_admin,
     routes_claims,
     routes_devices,
@@ -42,6 +43,7 @@ ROUTERS = (
     routes_claims.router,
     routes_registry.router,
     routes_admin.router,
+    routes_account.router,
     live.router,
 )
 

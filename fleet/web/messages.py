@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fleet.web.messages_account import ACCOUNT_MESSAGES
 from fleet.web.messages_admin import ADMIN_MESSAGES
 from fleet.web.messages_claims import CLAIM_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
@@ -386,3 +387,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES.update(OTA_MESSAGES)
 MESSAGES.update(CLAIM_MESSAGES)
 MESSAGES.update(ADMIN_MESSAGES)
+MESSAGES.update(ACCOUNT_MESSAGES)

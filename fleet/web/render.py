@@ -65,7 +65,10 @@ DASHBOARD_NAV = (
     ("/dashboard/profiles", "nav_profiles"),
     ("/dashboard/tokens", "nav_tokens"),
     ("/dashboard/audit", "nav_audit"),
+    ("/dashboard/operators", "nav_operators_admin"),
+    ("/dashboard/account", "nav_account"),
 )
+_ADMIN_PAGES = ("/dashboard/operators",)
 
 
 class PageError(Exception):
@@ -156,7 +159,9 @@ def page(
         # the audit log, claim codes and API tokens are for operators and admins: a viewer
         # is not shown their links
         nav = tuple(
-            n for n in DASHBOARD_NAV if n[0] not in _OPERATOR_PAGES or user.at_least("operator")
+            n for n in DASHBOARD_NAV
+            if (n[0] not in _OPERATOR_PAGES or user.at_least("operator"))
+            and (n[0] not in _ADMIN_PAGES or user.at_least("admin"))
         )
     current = max(
         (href for href, _ in nav if path == href or path.startswith(href + "/")),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fleet.api.deps import SessionDep, SettingsDep, clear_session_cookie, log_in, set_session_cookie
-from fleet.crud.operators import log_out
+from fleet.crud.login import Throttled, log_out
 from fleet.web.auth import (
     LOGIN_CSRF_COOKIE,
     browser_principal,
@@ -84,7 +84,19 @@ def login(
             status=403,
             secure=settings.secure_cookies,
         )
-    logged_in = log_in(session, settings, email=email, password=password)
+    logged_in = log_in(request, session, settings, email=email, password=password)
+    if isinstance(logged_in, Throttled):
+        minutes = max(1, -(-logged_in.retry_after // 60))
+        response = _login_page(
+            request,
+            next_path=next,
+            error=t("login_throttled", minutes=minutes),
+            email=email,
+            status=429,
+            secure=settings.secure_cookies,
+        )
+        response.headers["Retry-After"] = str(logged_in.retry_after)
+        return response
     if logged_in is None:
         return _login_page(
             request,
@@ -94,7 +106,7 @@ def login(
             status=401,
             secure=settings.secure_cookies,
         )
-    _op, _row, token = logged_in
+    token = logged_in.token
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, settings, token)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/dashboard/login")

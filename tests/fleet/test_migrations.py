@@ -92,7 +92,7 @@ def test_ota_migration_0002_goes_up_from_0001_and_back_down(empty_url: str) -> N
     downgrade(empty_url, "0001")
     assert _tables(empty_url) == before
     assert current_revision(empty_url) == "0001"
-    upgrade(empty_url)
+    upgrade(empty_url, "0002")  # not head: later revisions add tables of their own
     assert _tables(empty_url) == before | OTA_TABLES
 
 
@@ -149,3 +149,15 @@ def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_heal
             assert conn.execute(text("SELECT fw FROM node_health")).all() == [("0.1.0",)]
     finally:
         engine.dispose()
+
+
+def test_login_throttle_migration_0005_goes_up_from_0004_and_back_down(empty_url: str) -> None:
+    upgrade(empty_url, "0004")
+    assert "login_throttle" not in _tables(empty_url)
+    upgrade(empty_url, "0005")
+    assert _columns(empty_url, "login_throttle") == {
+        "key", "failures", "window_start", "blocked_until"
+    }
+    downgrade(empty_url, "0004")
+    assert "login_throttle" not in _tables(empty_url)
+    assert current_revision(empty_url) == "0004"

@@ -185,7 +185,8 @@ def fleet_admin_create(
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
     ] = "",
 ) -> None:
-    """Create an admin account (there is no default account).
+    """Create an admin account (there is no default account). The password: at least 15
+    characters (a few words will do), not a common or breached one (docs/security.md).
 
     Example: territoire fleet admin create --email admin@angers.example
     """
@@ -198,6 +199,30 @@ def fleet_admin_create(
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         fail(f"cannot create the admin: {first}", Code.BAD_INPUT)
     Console().print(f"admin [bold]{op.email}[/] created")
+
+
+@admin_app.command("unlock")
+def fleet_admin_unlock(
+    email: Annotated[str, typer.Option(help="the locked operator's e-mail")],
+    database_url: Annotated[
+        str, typer.Option(envvar="TERRITOIRE_FLEET_DATABASE_URL", help="SQLAlchemy URL",
+                          callback=_existing_fleet_database)
+    ] = "sqlite:///./territoire-fleet.db",
+) -> None:
+    """Lift an operator's login lock and every address's failure count on the account
+    (written to the audit log as done by "cli"). An admin can also do it in the dashboard
+    (Operators) or with POST /api/v1/operators/{id}/unlock.
+
+    Example: territoire fleet admin unlock --email ops@angers.example
+    """
+    from fleet.admin import unlock_operator
+
+    try:
+        op = unlock_operator(database_url=database_url, email=email)
+    except Exception as exc:  # the fleet's NotFound / DatabaseError carry the message
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        fail(f"cannot unlock: {first}", Code.BAD_INPUT)
+    Console().print(f"operator [bold]{op.email}[/] unlocked")
 
 
 pi_image_app = typer.Typer(help="The emulated Raspberry Pi (CI and developers).",

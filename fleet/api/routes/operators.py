@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from fleet.api.deps import AdminDep, LimitDep, OffsetDep, OperatorDep, SessionDep, SettingsDep
+from fleet.api.deps import (
+    AdminDep,
+    LimitDep,
+    OffsetDep,
+    OperatorDep,
+    SessionDep,
+    SettingsDep,
+    password_policy,
+)
 from fleet.api.params import IntIdPath
 from fleet.crud import operators as crud
 from fleet.models import (
@@ -28,8 +36,13 @@ def list_operators(
 
 
 @router.post("/operators", response_model=OperatorPublic, status_code=201)
-def create_operator(body: OperatorCreate, principal: AdminDep, session: SessionDep) -> Operator:
-    op = crud.create_operator(session, data=body, actor=principal.actor)
+def create_operator(
+    body: OperatorCreate, principal: AdminDep, session: SessionDep, settings: SettingsDep
+) -> Operator:
+    """A password the policy refuses is a 422 whose ``reason`` names the rule."""
+    op = crud.create_operator(
+        session, data=body, actor=principal.actor, policy=password_policy(settings)
+    )
     session.commit()
     return op
 
@@ -44,13 +57,31 @@ def get_operator(operator_id: IntIdPath, _: AdminDep, session: SessionDep) -> Op
 
 @router.patch("/operators/{operator_id}", response_model=OperatorPublic)
 def update_operator(
-    operator_id: IntIdPath, body: OperatorUpdate, principal: AdminDep, session: SessionDep
+    operator_id: IntIdPath,
+    body: OperatorUpdate,
+    principal: AdminDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Operator:
     if operator_id == principal.operator.id and (
         (body.role is not None and body.role != "admin") or body.is_active is False
     ):
         raise HTTPException(409, "an admin cannot demote or disable itself")
-    op = crud.update_operator(session, operator_id=operator_id, data=body, actor=principal.actor)
+    op = crud.update_operator(
+        session,
+        operator_id=operator_id,
+        data=body,
+        actor=principal.actor,
+        policy=password_policy(settings),
+    )
+    session.commit()
+    return op
+
+
+@router.post("/operators/{operator_id}/unlock", response_model=OperatorPublic)
+def unlock_operator(operator_id: IntIdPath, principal: AdminDep, session: SessionDep) -> Operator:
+    """Lift the account's lock and every address's failure count on it (audited)."""
+    op = crud.unlock_operator(session, operator_id=operator_id, actor=principal.actor)
     session.commit()
     return op
 
