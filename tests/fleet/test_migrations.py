@@ -151,13 +151,13 @@ def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_heal
         engine.dispose()
 
 
-def test_login_throttle_migration_0005_goes_up_from_0004_and_back_down(empty_url: str) -> None:
-    upgrade(empty_url, "0004")
-    assert "login_throttle" not in _tables(empty_url)
+def test_login_throttle_migration_0006_goes_up_from_0005_and_back_down(empty_url: str) -> None:
     upgrade(empty_url, "0005")
+    assert "login_throttle" not in _tables(empty_url)
+    upgrade(empty_url, "0006")
     assert _columns(empty_url, "login_throttle") == {
         "key", "failures", "window_start", "blocked_until"
     }
-    downgrade(empty_url, "0004")
+    downgrade(empty_url, "0005")
     assert "login_throttle" not in _tables(empty_url)
-    assert current_revision(empty_url) == "0004"
+    assert current_revision(empty_url) == "0005"
