@@ -49,6 +49,7 @@ from fleet.models.ota import (
     Rollout,
     RolloutMember,
 )
+from fleet.models.privacy import CellRefusal, PseudonymDayKey, ZonePrivacyDay
 from fleet.models.registry import (
     Profile,
     ProfileCreate,
@@ -59,7 +60,7 @@ from fleet.models.registry import (
     ZonePublic,
     ZoneUpdate,
 )
-from fleet.models.sync import SyncKey, SyncNode, SyncResponse
+from fleet.models.sync import SyncKey, SyncNode, SyncPrivacy, SyncResponse
 from fleet.models.telemetry import Aggregate, IngestBatch, NodeHealth, NodeHealthSample
 from fleet.models.views import AggregatePublic, HealthPublic, NodePublic, RegisterEntry
 
@@ -73,6 +74,7 @@ __all__ = [
     "ApiTokenPublic",
     "AuditEvent",
     "AuditEventPublic",
+    "CellRefusal",
     "ClaimCode",
     "ClaimCodeCreate",
     "ClaimCodeCreated",
@@ -112,6 +114,7 @@ __all__ = [
     "ProfileCreate",
     "ProfilePublic",
     "ProfileUpdate",
+    "PseudonymDayKey",
     "RegisterEntry",
     "Release",
     "ReleaseFile",
@@ -124,9 +127,11 @@ __all__ = [
     "SyncEvent",
     "SyncKey",
     "SyncNode",
+    "SyncPrivacy",
     "SyncResponse",
     "Zone",
     "ZoneCreate",
+    "ZonePrivacyDay",
     "ZonePublic",
     "ZoneUpdate",
     "utcnow",

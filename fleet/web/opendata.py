@@ -9,7 +9,7 @@ without a centroid (the models need a location, and a node's own is never publis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
@@ -32,6 +32,8 @@ class AggregateRow(CellValues, Protocol):
     def period_s(self) -> int: ...
     @property
     def suppressed(self) -> bool: ...
+    @property
+    def gateway_id(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,26 @@ def _publishable(row: AggregateRow) -> bool:
         return False
     if f.model == "CrowdFlowObserved":
         return row.people is not None
-    return (row.max if f.use_max else row.mean) is not None
+    return not f.use_max and row.mean is not None  # use_max: a raw maximum, never published
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """What of a row may be published: never min or max (in a small cell each is one node's
+    raw reading; rows from before the cell contract may hold them)."""
+
+    n: int | None
+    mean: float | None
+    p95: float | None
+    people: int | None
+    min: None = None
+    max: None = None
+
+
+def _measured(row: AggregateRow, end: int) -> dict[str, Any]:
+    prop = measured(_Published(row.n, row.mean, row.p95, row.people), FIELDS[row.metric], end)
+    # an empty sub-property (minOverTime of a cell without one) says nothing: left out
+    return {k: v for k, v in prop.items() if not (isinstance(v, dict) and v.get("value") is None)}
 
 
 def cell_entities(
@@ -68,7 +89,7 @@ def cell_entities(
     for model in sorted(by_model):
         group = sorted(by_model[model], key=lambda r: r.metric)
         start, end = group[0].start, group[0].start + group[0].period_s
-        props = {FIELDS[r.metric].attr: measured(r, FIELDS[r.metric], end) for r in group}
+        props = {FIELDS[r.metric].attr: _measured(r, end) for r in group}
         out.append(
             entity(
                 model,
@@ -91,14 +112,18 @@ def ngsi_entities(
     city: str,
     data_provider: str,
     source: str,
+    label: Callable[[str], str],
 ) -> Iterator[dict[str, Any]]:
-    """Entities for rows ordered by (start, zone, period): each cell's rows must be adjacent.
-    Rows of a zone without a centroid are skipped."""
-    for (start, zone_id, period), cell in groupby(
-        rows, key=lambda r: (r.start, r.zone_id, r.period_s)
+    """Entities for rows ordered by (start, zone, period, gateway): each release's rows must be
+    adjacent. Two gateways serving a zone make two entities, their ids ending with the opaque
+    source label of the public API. Rows of a zone without a centroid are skipped."""
+    for (start, zone_id, period, gateway_id), cell in groupby(
+        rows, key=lambda r: (r.start, r.zone_id, r.period_s, r.gateway_id)
     ):
         del start, period
         zone = zones.get(zone_id)
         if zone is None:
             continue
-        yield from cell_entities(cell, zone, city=city, data_provider=data_provider, source=source)
+        for e in cell_entities(cell, zone, city=city, data_provider=data_provider, source=source):
+            e["id"] = f"{e['id']}:{label(gateway_id)}"
+            yield e
