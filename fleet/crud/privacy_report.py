@@ -19,7 +19,7 @@ EXPLANATION = (
     "cells were sent by a gateway but not accepted (over the budget, or a second value for a "
     "cell already published)."
 )
-DOC = "docs/privacy.md, section \"Fleet: the privacy report\", in the Territoire sources"
+DOC = 'docs/privacy.md, section "Fleet: the privacy report", in the Territoire sources'
 
 
 class PrivacyDay(BaseModel):

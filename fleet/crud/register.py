@@ -67,15 +67,11 @@ def day_keys(session: Session, box: SecretBox, *, today: str, keep_days: int) ->
         current = DayKey(latest.day, box.open(latest.key_enc, _aad(latest.day))) if latest else None
         nxt = advance_day_key(current, today, box.pseudonym_key, os.urandom(32))
         _insert_ignore(session, today, box.seal(nxt.key, _aad(today)))
-    session.execute(delete(PseudonymDayKey).where(col(PseudonymDayKey.day) < oldest))
-    session.commit()
-    rows = list(
-        session.exec(
-            select(PseudonymDayKey)
-            .where(col(PseudonymDayKey.day) <= today)
-            .order_by(col(PseudonymDayKey.day).desc())
-        )
-    )
+    if latest is None or latest.day < today or rows[-1].day < oldest:  # writes only then
+        session.execute(delete(PseudonymDayKey).where(col(PseudonymDayKey.day) < oldest))
+        session.commit()
+    # newest first (a clock set back keeps using the newest key: the ratchet never goes back)
+    rows = list(session.exec(select(PseudonymDayKey).order_by(col(PseudonymDayKey.day).desc())))
     return [DayKey(r.day, box.open(r.key_enc, _aad(r.day))) for r in rows]
 
 
