@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,8 @@ from protocol.gateway_batches import (
     OTA_STATUS_ITEMS_MAX,
 )
 from protocol.release_bundle import MAX_BUNDLE_BYTES
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,31}$")  # fleet.models.common.SLUG_PATTERN
 
 __all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
 
@@ -119,7 +122,18 @@ class Settings(BaseSettings):
     # housekeeping
     ingest_batch_retention_s: int = Field(default=30 * 86400, ge=3600)
     maintenance_interval_s: int = Field(default=600, ge=1)
-    public_pseudonym_rotation_s: int = Field(default=30 * 86400, ge=3600)
+    # public register: pseudonyms rotate every day of this zone through a ratchet; the day keys
+    # of the last days are kept so that a pseudonym seen recently still resolves, older ones
+    # are deleted (docs/privacy.md, "Fleet: the register")
+    register_timezone: str = "Europe/Paris"
+    pseudonym_keep_days: int = Field(default=3, ge=1, le=31)
+
+    # territory-wide privacy budget (docs/privacy.md, "Fleet: one budget per zone"): epsilon
+    # per zone per day of ``privacy_timezone``, shared between the gateways serving the zone;
+    # a zone may have its own; the fleet refuses any cell that would take a zone-day over it
+    privacy_zone_epsilon_per_day: float = Field(default=8.0, gt=0, le=100)
+    privacy_zone_epsilon: dict[str, float] = Field(default_factory=dict, max_length=10_000)
+    privacy_timezone: str = "Europe/Paris"
 
     # node health history (dashboard charts and alerts): a ring of span/bucket samples per
     # node, the newest report of each bucket kept; bounded per node by construction
@@ -136,6 +150,9 @@ class Settings(BaseSettings):
     # suspect: out of its sensor's range, moving faster than the quantity can, stuck)
     alert_suspect_min: int = Field(default=1, ge=1)
     alert_list_max: int = Field(default=200, ge=1, le=10_000)
+    # cells a gateway sent that the fleet refused (over the zone's budget, or a second value
+    # for a published cell) stay on the alerts page this long after the last one
+    alert_refused_cell_window_s: int = Field(default=86400, ge=60)
 
     # dashboard
     dashboard_stats_cache_s: float = Field(default=5.0, ge=0, le=600)
@@ -178,7 +195,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"trusted_proxies: {item!r} is not an IP network") from exc
         return [item.strip() for item in v]
 
-    @field_validator("dashboard_timezone", "ota_window_timezone")
+    @field_validator("privacy_zone_epsilon")
+    @classmethod
+    def _zone_budgets(cls, v: dict[str, float]) -> dict[str, float]:
+        for zone, eps in v.items():
+            if not _SLUG.match(zone) or not 0 < eps <= 100:
+                raise ValueError("zone budgets: a zone id and an epsilon in (0, 100]")
+        return v
+
+    def zone_budget(self, zone_id: str) -> float:
+        """The zone's daily epsilon, all gateways together."""
+        return self.privacy_zone_epsilon.get(zone_id, self.privacy_zone_epsilon_per_day)
+
+    @field_validator(
+        "dashboard_timezone", "ota_window_timezone", "register_timezone", "privacy_timezone"
+    )
     @classmethod
     def _known_timezone(cls, v: str) -> str:
         try:

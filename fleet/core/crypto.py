@@ -23,7 +23,6 @@ __all__ = [
     "CryptoError",
     "SecretBox",
     "node_secret_aad",
-    "pseudonym",
     "seal_for_gateway",
     "verify_ed25519",
 ]
@@ -45,6 +44,7 @@ class SecretBox:
         self._aead = AESGCM(master_key)
         # derived keys for other uses, so the master key itself encrypts only
         self.pseudonym_key = hmac.digest(master_key, b"territoire/v1 pseudonym", "sha256")
+        self.source_key = hmac.digest(master_key, b"territoire/v1 cell-source", "sha256")
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -86,9 +86,3 @@ def verify_ed25519(public_key: bytes, message: bytes, signature: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def pseudonym(key: bytes, node_id: str, period: int) -> str:
-    """A public identifier for a node that changes every period and links to nothing else."""
-    mac = hmac.digest(key, b"%d|%s" % (period, node_id.encode()), "sha256")
-    return "s-" + mac[:8].hex()

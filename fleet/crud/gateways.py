@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 from fleet.core import security
 from fleet.crud import audit
 from fleet.crud.errors import Conflict, NotFound, Refused
-from fleet.crud.sync import touch_gateway
-from fleet.models import Gateway, GatewayCreate, GatewayUpdate, utcnow
+from fleet.crud.sync import note_zone_peers, touch_gateway
+from fleet.models import Gateway, GatewayCreate, GatewayUpdate, Node, utcnow
 
 __all__ = [
     "create_gateway",
@@ -86,6 +86,18 @@ def issue_enroll_token(
     return gw, token
 
 
+def _tell_zone_peers(session: Session, gateway_id: str) -> None:
+    """Gateways sharing a zone with this one: their share of its budget changes with its
+    status (fleet.crud.allotment)."""
+    session.flush()
+    zones = session.exec(
+        select(Node.zone_id)
+        .where(Node.gateway_id == gateway_id, col(Node.status) == "active")
+        .distinct()
+    )
+    note_zone_peers(session, set(zones), skip=[gateway_id])
+
+
 def enroll_gateway(
     session: Session,
     *,
@@ -116,6 +128,7 @@ def enroll_gateway(
     gw.enrolled_at = now
     session.add(gw)
     touch_gateway(session, gw.id)
+    _tell_zone_peers(session, gw.id)
     audit.record(
         session,
         actor=f"gateway:{gw.id}",
@@ -167,6 +180,7 @@ def revoke_gateway(
     gw.enroll_expires_at = None
     session.add(gw)
     touch_gateway(session, gw.id)
+    _tell_zone_peers(session, gw.id)
     audit.record(
         session,
         actor=actor,

@@ -1,18 +1,18 @@
-"""Gateway ingest: bulk upserts of node health and aggregates, idempotent by batch id."""
+"""Gateway ingest: bulk upserts of node health, published cells (fleet.crud.cells),
+idempotent by batch id."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-from sqlalchemy import Table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fleet.crud.bulk import upsert_health
+from fleet.crud.cells import DEFAULT_RULES, BudgetRules, accept_cells
 from fleet.crud.health_history import DEFAULT_BOUNDS, HistoryBounds, record_samples
-from fleet.models import Aggregate, HealthItem, IngestBatch, IngestRequest, IngestResult, Node
+from fleet.models import HealthItem, IngestBatch, IngestRequest, IngestResult, Node
 
 __all__ = ["apply_batch"]
 
@@ -22,11 +22,6 @@ _IN_CHUNK = 1000  # ids per IN (...) list: far below every driver's parameter li
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), _IN_CHUNK):
         yield items[i : i + _IN_CHUNK]
-
-
-def _upsert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 _PG_SERVED = text(
@@ -61,6 +56,7 @@ def _result(batch: IngestBatch, duplicate: bool) -> IngestResult:
         health_applied=batch.health_applied,
         aggregates_applied=batch.aggregates_applied,
         ignored=batch.ignored,
+        refused=dict(batch.refused),
     )
 
 
@@ -70,9 +66,11 @@ def apply_batch(
     gateway_id: str,
     batch: IngestRequest,
     now: int,
+    rules: BudgetRules = DEFAULT_RULES,
     history: HistoryBounds = DEFAULT_BOUNDS,
 ) -> IngestResult:
-    """Apply a batch once. Items about nodes or zones this gateway does not serve are ignored.
+    """Apply a batch once. Items about nodes or zones this gateway does not serve are ignored;
+    cells are accepted or refused by fleet.crud.cells.
 
     The batch row is written first: a concurrent copy of the same batch waits on its unique key
     and then sees it (PostgreSQL), or is serialised behind it (SQLite).
@@ -103,41 +101,19 @@ def apply_batch(
     record_samples(session, items=applied, at=now, bounds=history)
 
     zones = _served_zones(session, gateway_id) if batch.aggregates else set()
-    cells: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    cells = []
     for agg in batch.aggregates:
         if agg.zone not in zones:
             ignored.append(f"zone:{agg.zone}")
-            continue
-        hide = agg.suppressed  # a suppressed cell keeps no value here either
-        cells[(agg.zone, agg.metric, agg.start, agg.period_s)] = {
-            "zone_id": agg.zone,
-            "metric": agg.metric,
-            "start": agg.start,
-            "period_s": agg.period_s,
-            "n": None if hide else agg.n,
-            "mean": None if hide else agg.mean,
-            "min": None if hide else agg.min,
-            "max": None if hide else agg.max,
-            "p95": None if hide else agg.p95,
-            "people": None if hide else agg.people,
-            "suppressed": agg.suppressed,
-            "dp_mechanism": agg.dp.mechanism if agg.dp else None,
-            "dp_epsilon": agg.dp.epsilon if agg.dp else None,
-            "gateway_id": gateway_id,
-            "received_at": now,
-        }
-    if cells:
-        t = Aggregate.__table__  # type: ignore[attr-defined]
-        ins = _upsert(session, t)
-        keys = ("zone_id", "metric", "start", "period_s")
-        stmt = ins.on_conflict_do_update(
-            index_elements=[t.c[k] for k in keys],
-            set_={c.name: ins.excluded[c.name] for c in t.columns if c.name not in {"id", *keys}},
-        )
-        session.execute(stmt, list(cells.values()))
+        else:
+            cells.append(agg)
+    accepted, refused = accept_cells(
+        session, gateway_id=gateway_id, items=cells, now=now, rules=rules
+    )
 
     row.health_applied = len(applied)
-    row.aggregates_applied = len(cells)
+    row.aggregates_applied = accepted
+    row.refused = dict(sorted(refused.items()))
     row.ignored = len(ignored)
     session.add(row)
     result = _result(row, duplicate=False)

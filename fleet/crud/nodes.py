@@ -124,7 +124,10 @@ def update_node(session: Session, *, node_id: str, data: NodeUpdate, actor: str)
     session.add(node)
     if node.gateway_id != before["gateway_id"] or node.zone_id != before["zone_id"]:
         note_node_change(
-            session, node_id=node_id, gateway_ids=[before["gateway_id"], node.gateway_id]
+            session,
+            node_id=node_id,
+            gateway_ids=[before["gateway_id"], node.gateway_id],
+            zone_ids=[before["zone_id"]],
         )
     audit.record(
         session,

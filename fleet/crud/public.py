@@ -1,21 +1,20 @@
-"""What anyone may read without login: the sensor register and the published aggregates.
+"""What anyone may read without login: the published aggregates (the register is in
+fleet.crud.register).
 
-Nothing here names a node, a gateway or a host: sensors appear under rotating pseudonyms
-and locations only as zones (design.md, privacy rules 4 and 6).
+Nothing here names a node, a gateway or a host: a cell's gateway appears only as an opaque
+source label, locations only as zones (design.md, privacy rules 4 and 6).
 """
 
 from __future__ import annotations
 
-import time
+import hmac
 from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from fleet.core.config import Settings
-from fleet.core.crypto import pseudonym
-from fleet.models import Aggregate, Node, NodeHealth, Profile, RegisterEntry, Zone
+from fleet.models import Aggregate
 from fleet.models.views import AggregatePublic
 from protocol.metrics import METRICS
 
@@ -23,88 +22,12 @@ __all__ = [
     "CellKey",
     "list_aggregates",
     "published_cells",
-    "register_entries",
-    "register_page",
+    "source_label",
     "to_public_aggregate",
 ]
 
-CellKey = tuple[int, str, int, str]  # (start, zone, period, metric): the open data's order
-
-
-def register_entries(
-    session: Session,
-    *,
-    limit: int,
-    offset: int,
-    now: int,
-    pseudonym_key: bytes,
-    rotation_s: int,
-    offline_after_s: int,
-    zone_id: str | None = None,
-) -> list[RegisterEntry]:
-    q = (
-        select(Node, Profile, Zone, NodeHealth.last_seen)
-        .join(Profile, col(Profile.id) == col(Node.profile_id))
-        .join(Zone, col(Zone.id) == col(Node.zone_id))
-        .join(NodeHealth, col(NodeHealth.node_id) == col(Node.id), isouter=True)
-    )
-    if zone_id is not None:
-        q = q.where(Node.zone_id == zone_id)
-    period = now // rotation_s
-    out = []
-    for node, profile, zone, last_seen in session.exec(
-        q.order_by(col(Node.id)).offset(offset).limit(limit)
-    ):
-        if node.status == "revoked":
-            status = "removed"
-        elif last_seen is not None and last_seen >= now - offline_after_s:
-            status = "active"
-        else:
-            status = "inactive"
-        out.append(
-            RegisterEntry(
-                id=pseudonym(pseudonym_key, node.id, period),
-                type=profile.name,
-                measures=list(profile.measures),
-                measures_labels=[METRICS[m].label_en for m in profile.measures if m in METRICS],
-                purpose=profile.purpose,
-                legal_basis=profile.legal_basis,
-                operator=profile.operator_name,
-                contact=profile.contact,
-                personal_data=profile.personal_data,
-                personal_data_processing=profile.personal_data_processing,
-                zone_id=zone.id,
-                zone_name=zone.name,
-                retention=profile.retention,
-                installed_on=node.installed_on,
-                active_until=node.active_until,
-                status=status,
-            )
-        )
-    return out
-
-
-def register_page(
-    session: Session,
-    settings: Settings,
-    *,
-    pseudonym_key: bytes,
-    limit: int,
-    offset: int,
-    zone_id: str | None = None,
-) -> list[RegisterEntry]:
-    """The register as the API and the public page show it: pseudonyms of this rotation
-    period, status from the fleet's offline delay."""
-    return register_entries(
-        session,
-        limit=limit,
-        offset=offset,
-        now=int(time.time()),
-        pseudonym_key=pseudonym_key,
-        rotation_s=settings.public_pseudonym_rotation_s,
-        offline_after_s=settings.node_offline_after_s,
-        zone_id=zone_id,
-    )
+# (start, zone, period, gateway, metric): the open data's order, one release's rows adjacent
+CellKey = tuple[int, str, int, str, str]
 
 
 def _where(
@@ -151,12 +74,13 @@ def published_cells(
     since: int | None = None,
     until: int | None = None,
 ) -> list[Aggregate]:
-    """Cells not suppressed, of ``metrics``, by (start, zone, period, metric) (keyset: pass the
-    last one's key as ``after``)."""
+    """Cells not suppressed, of ``metrics``, by (start, zone, period, gateway, metric)
+    (keyset: pass the last one's key as ``after``)."""
     order = (
         col(Aggregate.start),
         col(Aggregate.zone_id),
         col(Aggregate.period_s),
+        col(Aggregate.gateway_id),
         col(Aggregate.metric),
     )
     q = select(Aggregate).where(col(Aggregate.suppressed).is_(False))
@@ -167,8 +91,15 @@ def published_cells(
     return list(session.exec(q.order_by(*order).limit(limit)))
 
 
-def to_public_aggregate(a: Aggregate) -> AggregatePublic:
-    """A suppressed cell is published as suppressed, with no value at all."""
+def source_label(source_key: bytes, gateway_id: str) -> str:
+    """An opaque, stable name for the gateway that released a cell: series can be followed
+    and two gateways' cells of one zone told apart, without naming the gateway (or its host)."""
+    return "src-" + hmac.digest(source_key, gateway_id.encode(), "sha256")[:5].hex()
+
+
+def to_public_aggregate(a: Aggregate, source_key: bytes) -> AggregatePublic:
+    """A suppressed cell is published as suppressed, with no value at all; min and max are
+    never published (in a small cell each is one node's raw reading)."""
     metric = METRICS.get(a.metric)
     hide = a.suppressed
     return AggregatePublic(
@@ -177,13 +108,16 @@ def to_public_aggregate(a: Aggregate) -> AggregatePublic:
         unit=metric.unit if metric else "",
         start=a.start,
         period_s=a.period_s,
+        source=source_label(source_key, a.gateway_id),
         n=None if hide else a.n,
         mean=None if hide else a.mean,
-        min=None if hide else a.min,
-        max=None if hide else a.max,
         p95=None if hide else a.p95,
         people=None if hide else a.people,
         suppressed=a.suppressed,
+        suppressed_reason=a.suppressed_reason,
         dp_mechanism=a.dp_mechanism,
         dp_epsilon=a.dp_epsilon,
+        dp_scale=a.dp_scale,
+        dp_ci90_low=a.dp_ci90_low,
+        dp_ci90_high=a.dp_ci90_high,
     )

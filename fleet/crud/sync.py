@@ -7,7 +7,7 @@ A cursor therefore never skips a change that commits later with a smaller number
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +15,18 @@ from sqlalchemy import Connection, update
 from sqlmodel import Session, col, select
 
 from fleet.core.crypto import SecretBox, node_secret_aad, seal_for_gateway
-from fleet.models import Gateway, Node, NodeKey, SyncEvent, SyncKey, SyncNode, SyncResponse, utcnow
+from fleet.crud.allotment import serving_gateways, zone_shares
+from fleet.models import (
+    Gateway,
+    Node,
+    NodeKey,
+    SyncEvent,
+    SyncKey,
+    SyncNode,
+    SyncPrivacy,
+    SyncResponse,
+    utcnow,
+)
 from protocol.sealed_secrets import sealed_to_text
 
 __all__ = [
@@ -24,6 +35,7 @@ __all__ = [
     "GatewayIdentity",
     "load_identity",
     "note_node_change",
+    "note_zone_peers",
     "sync_page",
     "touch_gateway",
 ]
@@ -75,9 +87,27 @@ def _bump(session: Session, gateway_id: str) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def note_node_change(session: Session, *, node_id: str, gateway_ids: Iterable[str | None]) -> None:
-    """Tell each named gateway (old and new owner) that this node changed."""
-    for gw_id in sorted({g for g in gateway_ids if g is not None}):
+def note_zone_peers(session: Session, zone_ids: Iterable[str], *, skip: Iterable[str] = ()) -> None:
+    """Give a new sync position to the gateways serving these zones: their share of a zone's
+    privacy budget (fleet.crud.allotment) may have changed, and an idle gateway learns it
+    only from a new page."""
+    skipped = set(skip)
+    for gw_id in sorted(set().union(*serving_gateways(session, set(zone_ids)).values()) - skipped):
+        _bump(session, gw_id)
+        touch_gateway(session, gw_id)
+
+
+def note_node_change(
+    session: Session,
+    *,
+    node_id: str,
+    gateway_ids: Iterable[str | None],
+    zone_ids: Iterable[str] = (),
+) -> None:
+    """Tell each named gateway (old and new owner) that this node changed, and the other
+    gateways of its zone (and of ``zone_ids``: a zone it left) that their share may have."""
+    named = sorted({g for g in gateway_ids if g is not None})
+    for gw_id in named:
         seq = _bump(session, gw_id)
         touch_gateway(session, gw_id)
         event = session.get(SyncEvent, (gw_id, node_id))
@@ -86,6 +116,10 @@ def note_node_change(session: Session, *, node_id: str, gateway_ids: Iterable[st
         else:
             event.seq = seq
             session.add(event)
+    session.flush()
+    node = session.get(Node, node_id)
+    zones = {*zone_ids, *([node.zone_id] if node is not None else [])}
+    note_zone_peers(session, zones, skip=named)
     session.flush()
 
 
@@ -96,6 +130,7 @@ def sync_page(
     cursor: int,
     limit: int,
     box: SecretBox,
+    budget: Callable[[str], float],
     now: datetime | None = None,
 ) -> SyncResponse:
     """The next page of changes for this gateway (``reset``: forget every node, resync)."""
@@ -145,4 +180,5 @@ def sync_page(
             expires = int(k.expires_at.timestamp()) if k.expires_at else None
             sealed.append(SyncKey(key_id=k.key_id, expires_at=expires, sealed=sealed_to_text(blob)))
         out.append(SyncNode(node_id=node_id, zone_id=node.zone_id, keys=sealed))
-    return SyncResponse(cursor=new_cursor, more=more, reset=reset, nodes=out)
+    privacy = SyncPrivacy(zone_epsilon=zone_shares(session, gateway.id, budget))
+    return SyncResponse(cursor=new_cursor, more=more, reset=reset, nodes=out, privacy=privacy)

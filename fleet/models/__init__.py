@@ -50,6 +50,7 @@ from fleet.models.ota import (
     Rollout,
     RolloutMember,
 )
+from fleet.models.privacy import CellRefusal, PseudonymDayKey, ZonePrivacyDay
 from fleet.models.registry import (
     Profile,
     ProfileCreate,
@@ -60,7 +61,7 @@ from fleet.models.registry import (
     ZonePublic,
     ZoneUpdate,
 )
-from fleet.models.sync import SyncKey, SyncNode, SyncResponse
+from fleet.models.sync import SyncKey, SyncNode, SyncPrivacy, SyncResponse
 from fleet.models.telemetry import Aggregate, IngestBatch, NodeHealth, NodeHealthSample
 from fleet.models.views import AggregatePublic, HealthPublic, NodePublic, RegisterEntry
 
@@ -74,6 +75,7 @@ __all__ = [
     "ApiTokenPublic",
     "AuditEvent",
     "AuditEventPublic",
+    "CellRefusal",
     "ClaimCode",
     "ClaimCodeCreate",
     "ClaimCodeCreated",
@@ -114,6 +116,7 @@ __all__ = [
     "ProfileCreate",
     "ProfilePublic",
     "ProfileUpdate",
+    "PseudonymDayKey",
     "RegisterEntry",
     "Release",
     "ReleaseFile",
@@ -126,9 +129,11 @@ __all__ = [
     "SyncEvent",
     "SyncKey",
     "SyncNode",
+    "SyncPrivacy",
     "SyncResponse",
     "Zone",
     "ZoneCreate",
+    "ZonePrivacyDay",
     "ZonePublic",
     "ZoneUpdate",
     "utcnow",

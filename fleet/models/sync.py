@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["SyncKey", "SyncNode", "SyncResponse"]
+__all__ = ["SyncKey", "SyncNode", "SyncPrivacy", "SyncResponse"]
 
 
 class SyncKey(BaseModel):
@@ -24,6 +24,15 @@ class SyncNode(BaseModel):
     keys: list[SyncKey] = Field(default_factory=list)
 
 
+class SyncPrivacy(BaseModel):
+    zone_epsilon: dict[str, float] = Field(
+        default_factory=dict,
+        description="epsilon per day (Europe/Paris) this gateway may spend in each zone it "
+        "serves: the zone's budget shared between the gateways serving it; the fleet refuses "
+        "cells beyond the zone's total",
+    )
+
+
 class SyncResponse(BaseModel):
     cursor: int = Field(description="pass back as ?cursor= on the next sync")
     more: bool = Field(description="true when another page is waiting")
@@ -31,3 +40,4 @@ class SyncResponse(BaseModel):
         description="true on a full resync: drop every node held, then apply this and later pages"
     )
     nodes: list[SyncNode]
+    privacy: SyncPrivacy = Field(default_factory=SyncPrivacy)

@@ -72,14 +72,21 @@ class IngestBatch(SQLModel, table=True):
     health_applied: int = 0
     aggregates_applied: int = 0
     ignored: int = 0
+    # cells refused, by reason (budget_exceeded, conflicting_cell): told again on a retry
+    refused: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Aggregate(SQLModel, table=True):
-    """One published cell: a metric over a zone and a time window (already anonymised)."""
+    """One published cell: a metric over a zone and a time window (already anonymised), as
+    one gateway released it. Its identity includes the gateway: two gateways serving a zone
+    publish two cells, and the fleet never replaces one (fleet.crud.cells)."""
 
     __table_args__ = (
-        UniqueConstraint("zone_id", "metric", "start", "period_s", name="uq_aggregate_cell"),
+        UniqueConstraint(
+            "gateway_id", "zone_id", "metric", "start", "period_s", name="uq_aggregate_cell"
+        ),
         Index("ix_aggregate_start", "start"),
+        Index("ix_aggregate_zone_start", "zone_id", "start"),
     )
     id: int | None = Field(default=None, primary_key=True, sa_type=BIGINT_PK)
     zone_id: str = Field(foreign_key="zone.id", max_length=32)
@@ -88,13 +95,17 @@ class Aggregate(SQLModel, table=True):
     period_s: int
     n: int | None = Field(default=None, sa_type=BigInteger)
     mean: float | None = None
-    min: float | None = None
-    max: float | None = None
+    min: float | None = None  # old rows only: a small cell's min is one node's reading
+    max: float | None = None  # idem; neither is published any more
     p95: float | None = None
     # people counts: the noisy number of people (differential privacy), mean..p95 are empty
     people: int | None = Field(default=None, sa_type=BigInteger)
     suppressed: bool = False
+    suppressed_reason: str | None = Field(default=None, max_length=32)
     dp_mechanism: str | None = Field(default=None, max_length=64)
-    dp_epsilon: float | None = None
+    dp_epsilon: float | None = None  # this cell's own epsilon (old rows: the zone's budget)
+    dp_scale: float | None = None
+    dp_ci90_low: int | None = Field(default=None, sa_type=BigInteger)
+    dp_ci90_high: int | None = Field(default=None, sa_type=BigInteger)
     gateway_id: str = Field(max_length=32)
     received_at: int = Field(sa_type=BigInteger)

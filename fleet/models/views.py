@@ -44,7 +44,10 @@ class NodePublic(BaseModel):
 class RegisterEntry(BaseModel):
     """One sensor in the public register (fields after Amsterdam's sensor register)."""
 
-    id: str = Field(description="public pseudonym of the sensor; rotates periodically")
+    id: str = Field(
+        description="today's pseudonym of the sensor: a new one every day (Europe/Paris), "
+        "unlinkable to the previous ones; resolves for a few days at /public/register/{id}"
+    )
     type: str = Field(description="kind of sensor")
     measures: list[str] = Field(description="metric keys (see /api/v1/public/metrics)")
     measures_labels: list[str]
@@ -57,23 +60,31 @@ class RegisterEntry(BaseModel):
     zone_id: str
     zone_name: str
     retention: str
-    installed_on: date
-    active_until: date | None
+    installed_month: str = Field(description="YYYY-MM: the month, never the day")
+    active_until_month: str | None = Field(description="YYYY-MM, or null: no end date")
     status: str = Field(description="active, inactive (not heard from recently) or removed")
 
 
 class AggregatePublic(BaseModel):
+    """One gateway's release of one cell, as published; several gateways serving a zone give
+    several rows (told apart by ``source``): add their people and n, n-weight their means."""
+
     zone_id: str
     metric: str
     unit: str
     start: int
     period_s: int
-    n: int | None
+    source: str = Field(description="opaque label of the gateway that released the cell")
+    n: int | None = Field(description="exact number of readings behind the cell")
     mean: float | None
-    min: float | None
-    max: float | None
     p95: float | None
     people: int | None = Field(description="people counts only: noisy number of people")
     suppressed: bool
-    dp_mechanism: str | None
-    dp_epsilon: float | None
+    suppressed_reason: str | None = Field(
+        description="too_few_nodes, below_threshold, budget_exhausted (null: old rows)"
+    )
+    dp_mechanism: str | None = Field(description="discrete_laplace when the cell is noisy")
+    dp_epsilon: float | None = Field(description="this cell's own epsilon")
+    dp_scale: float | None = Field(description="scale of the noise added to people")
+    dp_ci90_low: int | None = Field(description="90 % interval of the true count: low end")
+    dp_ci90_high: int | None = Field(description="90 % interval of the true count: high end")

@@ -1,5 +1,6 @@
 """Alerts computed from node health: offline, low battery, a spike of rejected messages,
-suspect readings.
+suspect readings; and cells a gateway sent that the fleet refused (fleet.crud.cells), naming
+the gateway.
 
 The rules are values (``AlertRules``, from the settings) and the decisions pure functions;
 ``compute_alerts`` is the thin query shell. A spike of rejected messages (bad MACs, replays,
@@ -18,19 +19,22 @@ from typing import Literal
 
 from sqlalchemy import String, cast, select
 from sqlmodel import Session, col
+from sqlmodel import select as select_model
 
 from fleet.core.config import Settings
 from fleet.crud.health_history import rejected_series
-from fleet.models import Node, NodeHealth
+from fleet.models import CellRefusal, Node, NodeHealth
 
 __all__ = [
     "Alert",
     "AlertKind",
     "AlertReport",
     "AlertRules",
+    "CellAlert",
     "NodeState",
     "compute_alerts",
     "node_alerts",
+    "refused_cell_alerts",
     "rejected_increase",
     "suspect_alert",
 ]
@@ -48,6 +52,7 @@ class AlertRules:
     bucket_s: int
     list_max: int
     suspect_min: int = 1
+    refused_cell_window_s: int = 86400
 
     @classmethod
     def from_settings(cls, s: Settings) -> AlertRules:
@@ -59,6 +64,7 @@ class AlertRules:
             bucket_s=s.health_history_bucket_s,
             suspect_min=s.alert_suspect_min,
             list_max=s.alert_list_max,
+            refused_cell_window_s=s.alert_refused_cell_window_s,
         )
 
     @property
@@ -79,6 +85,21 @@ class Alert:
     value: float  # seconds silent, volts, rejections or suspect readings in the window
 
 
+@dataclass(frozen=True, slots=True)
+class CellAlert:
+    """Cells of one gateway, zone and day the fleet refused for one reason: over the zone's
+    budget, or a second value for a published cell (a bug, a restored backup, tampering)."""
+
+    gateway_id: str
+    zone_id: str
+    day: str
+    reason: str  # budget_exceeded | conflicting_cell
+    count: int
+    since: int  # the last refusal
+    metric: str  # the last refused cell
+    start: int
+
+
 @dataclass(slots=True)
 class Section:
     count: int = 0
@@ -91,11 +112,12 @@ class AlertReport:
     low_battery: Section
     rejected_spike: Section
     suspect: Section = field(default_factory=Section)
+    refused_cells: list[CellAlert] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return (self.offline.count + self.low_battery.count + self.rejected_spike.count
-                + self.suspect.count)
+        counts = self.offline.count + self.low_battery.count + self.rejected_spike.count
+        return counts + self.suspect.count + len(self.refused_cells)
 
     def sections(self) -> list[tuple[AlertKind, Section]]:
         return [(k, getattr(self, k)) for k in KINDS]
@@ -262,6 +284,7 @@ def compute_alerts(
     report.rejected_spike.count = len(spikes)
     report.rejected_spike.items = spikes[: rules.list_max]
     report.suspect = _suspects(session, rules=rules, now=now)
+    report.refused_cells = refused_cell_alerts(session, rules=rules, now=now)
     return report
 
 
@@ -297,3 +320,26 @@ def _suspects(session: Session, *, rules: AlertRules, now: int) -> Section:
     ]  # fmt: skip
     found.sort(key=lambda a: (-a.value, a.node_id))
     return Section(len(found), found[: rules.list_max])
+
+
+def refused_cell_alerts(session: Session, *, rules: AlertRules, now: int) -> list[CellAlert]:
+    """Refusals within the window, newest first."""
+    q = (
+        select_model(CellRefusal)
+        .where(col(CellRefusal.last_at) >= now - rules.refused_cell_window_s)
+        .order_by(col(CellRefusal.last_at).desc(), col(CellRefusal.gateway_id))
+        .limit(rules.list_max)
+    )
+    return [
+        CellAlert(
+            r.gateway_id,
+            r.zone_id,
+            r.day,
+            r.reason,
+            r.count,
+            r.last_at,
+            r.last_metric,
+            r.last_start,
+        )
+        for r in session.exec(q)
+    ]

@@ -117,6 +117,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "profile": ("Profil", "Profile"),
     "installed_on": ("Installé le", "Installed on"),
     "active_until": ("Actif jusqu'au", "Active until"),
+    "installed_month": ("Installé en (mois)", "Installed in (month)"),
+    "active_until_month": ("Actif jusqu'en (mois)", "Active until (month)"),
     "no_end_date": ("sans date de fin", "no end date"),
     "revoked_at": ("Révoqué le", "Revoked on"),
     "latest_health": ("Dernier état", "Latest health"),
@@ -229,6 +231,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rejets en hausse (falsification possible)",
         "Rejected spikes (possible tampering)",
     ),
+    "alert_refused_cells_plural": (
+        "Cases refusées à une passerelle (bogue ou falsification)",
+        "Cells refused from a gateway (bug or tampering)",
+    ),
+    "rule_refused_cells": (
+        "cases refusées : une passerelle a envoyé une autre valeur pour une case déjà publiée, "
+        "ou une case qui dépasserait le budget de confidentialité du quartier.",
+        "refused cells: a gateway sent another value for a cell already published, or a cell "
+        "that would exceed the zone's privacy budget.",
+    ),
+    "refused_budget_exceeded": ("budget du quartier dépassé", "zone budget exceeded"),
+    "refused_conflicting_cell": ("autre valeur pour une case publiée", "conflicting cell value"),
+    "detail_refused_cells": (
+        "{n} cases refusées le {day} (dernière : {metric})",
+        "{n} cells refused on {day} (last: {metric})",
+    ),
     "detail_offline": ("silencieux depuis {duration}", "silent for {duration}"),
     "detail_low_battery": ("{volts}", "{volts}"),
     "detail_rejected_spike": ("{n} rejets récents", "{n} recent rejections"),
@@ -286,10 +304,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "register_empty": ("Aucun capteur.", "No sensors."),
     "register_pages": ("Pages du registre", "Register pages"),
     "register_pseudonym_note": (
-        "Les capteurs apparaissent sous un pseudonyme qui change périodiquement ; leur "
-        "emplacement exact n'est jamais publié.",
-        "Sensors appear under a pseudonym that changes periodically; their exact location is "
-        "never published.",
+        "Les capteurs apparaissent sous un pseudonyme qui change chaque jour, dans un ordre qui "
+        "change chaque jour, avec des dates au mois près : rien ne relie l'entrée d'un jour à "
+        "celle du lendemain. Leur emplacement exact n'est jamais publié.",
+        "Sensors appear under a pseudonym that changes every day, in an order that changes "
+        "every day, with dates to the month: nothing links one day's entry to the next day's. "
+        "Their exact location is never published.",
     ),
     "reg_id": ("Pseudonyme", "Pseudonym"),
     "reg_measures": ("Mesure", "Measures"),

@@ -9,7 +9,7 @@ without a centroid (the models need a location, and a node's own is never publis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
@@ -32,6 +32,19 @@ class AggregateRow(CellValues, Protocol):
     def period_s(self) -> int: ...
     @property
     def suppressed(self) -> bool: ...
+    @property
+    def gateway_id(self) -> str: ...
+    # the noise of a published count (None: no noise drawn, or a row from before the contract)
+    @property
+    def dp_mechanism(self) -> str | None: ...
+    @property
+    def dp_epsilon(self) -> float | None: ...
+    @property
+    def dp_scale(self) -> float | None: ...
+    @property
+    def dp_ci90_low(self) -> int | None: ...
+    @property
+    def dp_ci90_high(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,17 @@ def _publishable(row: AggregateRow) -> bool:
     return row.mean is not None  # never a window's max: one node's raw reading
 
 
+def _measured(row: AggregateRow, end: int) -> dict[str, Any]:
+    """The cell's property, with its noise as sub-properties when it carries a noisy count
+    (rows from before the cell contract carry none; min and max are never published)."""
+    dp = None
+    if row.people is not None and row.dp_mechanism and row.dp_scale is not None:
+        ci = None if row.dp_ci90_low is None else [row.dp_ci90_low, row.dp_ci90_high]
+        dp = {"mechanism": row.dp_mechanism, "epsilon": row.dp_epsilon, "scale": row.dp_scale,
+              "ci90": ci}
+    return measured(row, FIELDS[row.metric], end, dp)
+
+
 def cell_entities(
     rows: Iterable[AggregateRow],
     zone: ZoneCentroid,
@@ -68,7 +92,7 @@ def cell_entities(
     for model in sorted(by_model):
         group = sorted(by_model[model], key=lambda r: r.metric)
         start, end = group[0].start, group[0].start + group[0].period_s
-        props = {FIELDS[r.metric].attr: measured(r, FIELDS[r.metric], end) for r in group}
+        props = {FIELDS[r.metric].attr: _measured(r, end) for r in group}
         out.append(
             entity(
                 model,
@@ -91,14 +115,18 @@ def ngsi_entities(
     city: str,
     data_provider: str,
     source: str,
+    label: Callable[[str], str],
 ) -> Iterator[dict[str, Any]]:
-    """Entities for rows ordered by (start, zone, period): each cell's rows must be adjacent.
-    Rows of a zone without a centroid are skipped."""
-    for (start, zone_id, period), cell in groupby(
-        rows, key=lambda r: (r.start, r.zone_id, r.period_s)
+    """Entities for rows ordered by (start, zone, period, gateway): each release's rows must be
+    adjacent. Two gateways serving a zone make two entities, their ids ending with the opaque
+    source label of the public API. Rows of a zone without a centroid are skipped."""
+    for (start, zone_id, period, gateway_id), cell in groupby(
+        rows, key=lambda r: (r.start, r.zone_id, r.period_s, r.gateway_id)
     ):
         del start, period
         zone = zones.get(zone_id)
         if zone is None:
             continue
-        yield from cell_entities(cell, zone, city=city, data_provider=data_provider, source=source)
+        for e in cell_entities(cell, zone, city=city, data_provider=data_provider, source=source):
+            e["id"] = f"{e['id']}:{label(gateway_id)}"
+            yield e

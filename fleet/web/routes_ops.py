@@ -49,6 +49,7 @@ def alerts(request: Request, user: UserDep, session: SessionDep, settings: Setti
         "alerts.html",
         {
             "sections": report.sections(),
+            "refused_cells": report.refused_cells,
             "rules": AlertRules.from_settings(settings),
             "zone_name": zone_name,
             "alert_detail": alert_detail(request),

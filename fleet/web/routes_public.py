@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,7 +17,8 @@ from sqlmodel import Session, select
 
 from fleet.api.deps import BoxDep, SessionDep, SettingsDep
 from fleet.core.config import Settings
-from fleet.crud.public import CellKey, published_cells, register_page
+from fleet.crud.public import CellKey, published_cells, source_label
+from fleet.crud.register import register_page
 from fleet.models import Aggregate, Zone
 from fleet.models.common import SLUG_PATTERN
 from fleet.web.common import translator, zone_names
@@ -53,10 +55,8 @@ def register(request: Request, session: SessionDep, settings: SettingsDep, box: 
     raw = request.query_params.get("offset", "0")
     offset = min(int(raw), 10_000_000) if _INT.match(raw) else 0
     limit = settings.page_default
-    entries = register_page(
-        session, settings, pseudonym_key=box.pseudonym_key, limit=limit, offset=offset,
-        zone_id=zone,
-    )
+    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone)
+    entries = view.entries
     lang = translator(request).lang
     keep = [("zone", zone)] if zone else []
     zones, _ = zone_names(session, settings)
@@ -76,7 +76,7 @@ def register(request: Request, session: SessionDep, settings: SettingsDep, box: 
             ),
             "json_url": "/api/v1/public/register" + (f"?{urlencode(keep)}" if keep else ""),
             "next_url": "/register?" + urlencode([*keep, ("offset", offset + limit)])
-            if len(entries) == limit
+            if offset + limit < view.total
             else None,
             "first_url": "/register" + (f"?{urlencode(keep)}" if keep else "") if offset else None,
         },
@@ -163,6 +163,7 @@ def ngsi_ld(request: Request, settings: SettingsDep) -> StreamingResponse:
         raise PageError(400, "error_bad_request", "invalid_value", field="metric")
     since, until = _int_param(request, "since"), _int_param(request, "until")
     engine: Engine = request.app.state.engine
+    source_key: bytes = request.app.state.box.source_key
     source = str(request.base_url).rstrip("/") + "/open-data"
     rows = _ordered_rows(engine, settings, zone=zone, metric=metric, since=since, until=until)
 
@@ -181,6 +182,7 @@ def ngsi_ld(request: Request, settings: SettingsDep) -> StreamingResponse:
             city=settings.open_data_city,
             data_provider=settings.open_data_provider,
             source=source,
+            label=functools.partial(source_label, source_key),
         ):
             yield (b"\n" if first else b",\n") + orjson.dumps(entity)
             first = False
@@ -225,4 +227,4 @@ def _ordered_rows(
             yield from chunk
             sent += len(chunk)
             c = chunk[-1]
-            last = (c.start, c.zone_id, c.period_s, c.metric)
+            last = (c.start, c.zone_id, c.period_s, c.gateway_id, c.metric)

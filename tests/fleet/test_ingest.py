@@ -34,10 +34,12 @@ def aggregate(zone: str, **over: Any) -> dict[str, Any]:
         "period_s": 3600,
         "n": 12,
         "mean": 21.4,
-        "min": 19.0,
-        "max": 23.1,
+        "min": None,
+        "max": None,
         "p95": 22.8,
+        "people": None,
         "suppressed": False,
+        "suppressed_reason": None,
         "dp": None,
     }
     item.update(over)
@@ -54,6 +56,7 @@ def test_ingest_updates_node_health(world: World) -> None:
         "health_applied": 1,
         "aggregates_applied": 0,
         "ignored": 0,
+        "refused": {},
         "details": {},
     }
     detail = world.client.get(f"{API}/nodes/{node}", headers=world.admin).json()
@@ -140,10 +143,9 @@ def test_aggregates_are_stored_and_published(world: World) -> None:
                 metric="people_n",
                 n=None,
                 mean=None,
-                min=None,
-                max=None,
                 p95=None,
                 suppressed=True,
+                suppressed_reason="too_few_nodes",
             ),
             aggregate(world.zone_b),  # gw-a serves no node there
         ],
@@ -163,11 +165,20 @@ def test_aggregates_are_stored_and_published(world: World) -> None:
 
 def test_suppressed_cell_never_publishes_a_value(world: World) -> None:
     world.claim()
-    leaky = aggregate(world.zone, metric="people_n", n=2, mean=2.0, suppressed=True)
+    leaky = aggregate(
+        world.zone,
+        metric="people_n",
+        n=2,
+        mean=2.0,
+        suppressed=True,
+        suppressed_reason="below_threshold",
+    )
     world.gw_a.ingest(world.client, {"batch_id": "s", "aggregates": [leaky]})
     [cell] = world.client.get(f"{API}/public/aggregates").json()["data"]
     assert cell["suppressed"] is True
-    assert (cell["n"], cell["mean"], cell["min"], cell["max"], cell["p95"]) == (None,) * 5
+    assert (cell["n"], cell["mean"], cell["p95"], cell["people"]) == (None,) * 4
+    assert "min" not in cell
+    assert "max" not in cell
 
 
 def test_aggregate_with_unknown_metric_is_refused(world: World) -> None:

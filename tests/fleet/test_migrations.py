@@ -96,6 +96,48 @@ def test_ota_migration_0002_goes_up_from_0001_and_back_down(empty_url: str) -> N
     assert _tables(empty_url) == before | OTA_TABLES
 
 
+PRIVACY_TABLES = {"zone_privacy_day", "cell_refusal", "pseudonym_day_key"}
+_ZONE = (
+    "INSERT INTO zone (id, name, description, created_at) "
+    "VALUES ('z-1', 'Z', '', CURRENT_TIMESTAMP)"
+)
+_CELL = (
+    "INSERT INTO aggregate (zone_id, metric, start, period_s, suppressed, gateway_id, "
+    "received_at, people) VALUES ('z-1', 'people_n', 0, 3600, false, :gw, 0, :people)"
+)
+
+
+def test_fleet_privacy_migration_0007_keys_cells_by_gateway_and_goes_back_down(
+    empty_url: str,
+) -> None:
+    upgrade(empty_url, "0006")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:  # raw: today's models have 0007's columns
+            conn.execute(text(_ZONE))
+            conn.execute(text(_CELL), {"gw": "gw-a", "people": 41})
+        upgrade(empty_url, "0007")
+        assert _tables(empty_url) >= PRIVACY_TABLES
+        cols = _columns(empty_url, "aggregate")
+        assert {"suppressed_reason", "dp_scale", "dp_ci90_low", "dp_ci90_high"} <= cols
+        assert "refused" in _columns(empty_url, "ingest_batch")
+        with engine.begin() as conn:  # a second gateway's cell of the same key: its own row
+            conn.execute(text(_CELL), {"gw": "gw-b", "people": 20})
+            rows = conn.execute(text("SELECT gateway_id, people FROM aggregate")).all()
+        assert sorted(rows) == [("gw-a", 41), ("gw-b", 20)]
+        downgrade(empty_url, "0006")
+        assert not PRIVACY_TABLES & _tables(empty_url)
+        assert "dp_scale" not in _columns(empty_url, "aggregate")
+        assert "refused" not in _columns(empty_url, "ingest_batch")
+        with engine.begin() as conn:  # the old key holds one cell per key: the first stays
+            rows = conn.execute(text("SELECT gateway_id, people FROM aggregate")).all()
+        assert rows == [("gw-a", 41)]
+        upgrade(empty_url)
+        assert current_revision(empty_url) == head_revision()
+    finally:
+        engine.dispose()
+
+
 def _columns(url: str, table: str) -> set[str]:
     engine = make_engine(url)
     try:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
-from fleet.crud.public import register_entries
 from tests.fleet.gwsim import API, World
 from tests.fleet.test_ingest import aggregate, health
 
@@ -26,8 +22,8 @@ REGISTER_FIELDS = {
     "zone_id",
     "zone_name",
     "retention",
-    "installed_on",
-    "active_until",
+    "installed_month",
+    "active_until_month",
     "status",
 }
 
@@ -55,29 +51,6 @@ def test_register_marks_revoked_sensor_removed(world: World) -> None:
     world.client.post(f"{API}/nodes/{a}/revoke", headers=world.admin)
     [entry] = world.client.get(f"{API}/public/register").json()["data"]
     assert entry["status"] == "removed"
-
-
-def test_register_pseudonym_rotates_with_the_period(world: World, engine: Engine) -> None:
-    world.claim()
-    box = world.client.app.state.box  # type: ignore[attr-defined]
-    rotation = 30 * 86400
-
-    def pseudonym_at(now: int) -> str:
-        with Session(engine) as s:
-            [entry] = register_entries(
-                s,
-                limit=10,
-                offset=0,
-                now=now,
-                pseudonym_key=box.pseudonym_key,
-                rotation_s=rotation,
-                offline_after_s=900,
-            )
-        return entry.id
-
-    start = 1_760_000_000 // rotation * rotation
-    assert pseudonym_at(start) == pseudonym_at(start + rotation - 1)
-    assert pseudonym_at(start) != pseudonym_at(start + rotation)
 
 
 def test_aggregates_csv_has_header_and_rows(world: World) -> None:

@@ -193,11 +193,13 @@ def _env_cell(zone: str, metric: str, start: int, mean: float, spread: float) ->
         "period_s": HOUR,
         "n": 57,
         "mean": mean,
-        "min": round(mean - spread, 2),
-        "max": round(mean + spread, 2),
+        "min": None,  # never published: in a small cell it is one node's reading
+        "max": None,
         "p95": round(mean + spread * 0.8, 2),
+        "people": None,
         "suppressed": False,
-        "dp": {"mechanism": "discrete_laplace", "epsilon": 0.16},
+        "suppressed_reason": None,
+        "dp": None,  # environmental values are not noised (docs/privacy.md)
     }
 
 
@@ -220,10 +222,18 @@ def publish_aggregates(terr: Territory, hours: int = 3) -> None:
                 ("soil_pct", 31.0, 1.0),
             ):
                 cells.append(_env_cell(zone_id, metric, start, mean, spread))
-            people = {"metric": "people_n", "n": 41, "people": 137 + h, "suppressed": False}
-            people["dp"] = {"mechanism": "discrete_laplace", "epsilon": 0.33}
+            none = dict.fromkeys(("n", "mean", "min", "max", "p95", "people", "dp"))
+            people = {**none, "metric": "people_n", "n": 41, "people": 137 + h}
+            people["dp"] = {
+                "mechanism": "discrete_laplace",
+                "epsilon": 0.33,
+                "scale": 2 / 0.33,
+                "ci90": [137 + h - 14, 137 + h + 14],
+            }
+            people.update(suppressed=False, suppressed_reason=None)
             cells.append({"zone": zone_id, "start": start, "period_s": HOUR, **people})
-            hidden = {"metric": "fill_pct", "suppressed": True}
+            hidden = {**none, "metric": "fill_pct", "suppressed": True}
+            hidden["suppressed_reason"] = "too_few_nodes"
             cells.append({"zone": zone_id, "start": start, "period_s": HOUR, **hidden})
     for gw, cells in by_gw.items():
         result = terr.ingest(gw, aggregates=cells)

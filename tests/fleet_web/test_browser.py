@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -261,6 +262,11 @@ def test_citizen_reads_the_register_and_downloads_open_data(
     page.goto(f"{server.url}/register")
     expect(page.locator("article.sensor")).to_have_count(len(territory.nodes))
     expect(page.locator("body")).not_to_contain_text("ang-0")
+    # today's pseudonyms, in today's order (by pseudonym), dates to the month only
+    ids = page.locator("article.sensor dl code").all_text_contents()
+    assert all(re.fullmatch(r"p-[0-9a-f]{20}", i) for i in ids)
+    assert ids == sorted(ids)
+    expect(page.locator("article.sensor").first).to_contain_text("Installé en (mois)")
     page.get_by_role("link", name="Données ouvertes").first.click()
     expect(page.get_by_role("heading", name="Ce que nous garantissons")).to_be_visible()
     expect(page.locator(".guarantees")).to_contain_text("ε = 8")

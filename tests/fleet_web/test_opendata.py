@@ -98,9 +98,12 @@ def test_entities_carry_the_published_values_in_standard_units(
     crowd = next(e for e in entities if e["type"] == "CrowdFlowObserved")
     assert crowd["peopleCount"]["value"] == 137
     noise = next(e for e in entities if e["type"] == "NoiseLevelObserved")
+    assert noise["LAeq"]["value"] == 61.2
     # the mean of the readings' LAmax: a window's maximum is one node's raw reading, never given
     assert noise["LAmax"]["value"] == 70.0
     assert "maxOverTime" not in noise["LAeq"]
+    assert "minOverTime" not in json.dumps(entities)
+    assert "maxOverTime" not in json.dumps(entities)
     text = json.dumps(entities)
     for absent in ("soilMoisture", "fill", "ang-0", "gw-a", "gw-b"):
         assert absent not in text  # CSV-only metrics, suppressed cells, node and gateway ids
@@ -162,6 +165,7 @@ class Row:
         self.n, self.mean, self.min, self.max, self.p95 = 40, 10.0, 5.0, 15.0, None
         self.people: int | None = None
         self.suppressed = False
+        self.gateway_id = "gw-1"
         self.__dict__.update(kw)
 
 
@@ -171,7 +175,7 @@ OPTS = {"city": "Angers", "data_provider": "Territoire", "source": "https://x.ex
 
 def test_cells_of_a_zone_without_centroid_are_left_out() -> None:
     rows = [Row("temp_c"), Row("temp_c", zone_id="z2")]
-    entities = list(ngsi_entities(rows, {"z1": ZONE}, **OPTS))
+    entities = list(ngsi_entities(rows, {"z1": ZONE}, label=str.upper, **OPTS))
     assert [e["areaServed"]["value"] for e in entities] == ["Zone 1"]
 
 

@@ -43,7 +43,7 @@ def test_register_page_shows_the_json_registers_entries_and_nothing_identifying(
         "Base légale",
         "Données personnelles",
         "Conservation",
-        "Installé le",
+        "Installé en (mois)",
         'href="mailto:capteurs@angersloiremetropole.fr"',
         "Compteur de passages",
         "Identifiants Wi-Fi/BLE hachés",

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from gateway.pseudonyms import DayKey, advance_day_key, pseudonym
 from gateway.retention import purge_cutoff
+from protocol.pseudonyms import DayKey, advance_day_key, pseudonym
 
 SECRET = b"gateway-secret-0123456789abcdef"
 ENTROPY = bytes(range(32))

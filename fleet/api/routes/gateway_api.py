@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -19,12 +20,15 @@ from fleet.api.deps import (
     authenticate_gateway,
     signed_request,
 )
+from fleet.core.config import Settings
 from fleet.core.signatures import ReplayCache, SignatureRefused, check_signature
+from fleet.crud.cells import BudgetRules
 from fleet.crud.gateways import enroll_gateway
 from fleet.crud.health_history import HistoryBounds
 from fleet.crud.ingest import apply_batch
 from fleet.crud.sync import GatewayIdentity, sync_page
 from fleet.models import GatewayEnroll, GatewayEnrolled, IngestRequest, IngestResult, SyncResponse
+from fleet.models.ingest import OLD_SHAPE_HINT
 
 router = APIRouter(prefix="/gateway", tags=["gateway"])
 
@@ -97,7 +101,8 @@ async def sync(
     signed = await signed_request(request)
     state = request.app.state
     gw = authenticate_gateway(state, signed)
-    etag = f'W/"{gw.id}.{cursor}.{gw.sync_seq}"'
+    # the budget settings are in the tag: a changed budget reaches idle gateways too
+    etag = f'W/"{gw.id}.{cursor}.{gw.sync_seq}.{_budget_tag(state.settings)}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     page = await run_in_threadpool(_sync_page, state, gw, cursor)
@@ -106,11 +111,29 @@ async def sync(
     )
 
 
+def _budget_tag(settings: Settings) -> str:
+    zones = sorted(settings.privacy_zone_epsilon.items())
+    return f"{zlib.crc32(repr((settings.privacy_zone_epsilon_per_day, zones)).encode()):08x}"
+
+
 def _sync_page(state: Any, gw: GatewayIdentity, cursor: int) -> SyncResponse:
+    settings: Settings = state.settings
     with Session(state.engine) as session:
         return sync_page(
-            session, gateway=gw, cursor=cursor, limit=state.settings.sync_page_max, box=state.box
+            session,
+            gateway=gw,
+            cursor=cursor,
+            limit=settings.sync_page_max,
+            box=state.box,
+            budget=settings.zone_budget,
         )
+
+
+def _old_shape(error: Any) -> bool:
+    """An item in the shape of gateways before the cell contract (docs/fleet.md, "Ingest")."""
+    last = error.get("loc", ("",))[-1]
+    missing = error.get("type") == "missing" and last in {"suppressed_reason", "scale", "ci90"}
+    return missing or last in {"min", "max"}
 
 
 @router.post(
@@ -134,6 +157,8 @@ def ingest(
     try:
         batch = IngestRequest.model_validate_json(signed.body)
     except ValidationError as exc:
+        if any(_old_shape(e) for e in exc.errors()):
+            raise HTTPException(422, OLD_SHAPE_HINT) from None
         raise RequestValidationError(exc.errors()) from None
     if len(batch.health) > settings.max_ingest_health_items:
         raise HTTPException(413, f"at most {settings.max_ingest_health_items} health items")
@@ -142,8 +167,9 @@ def ingest(
     history = HistoryBounds.covering(
         bucket_s=settings.health_history_bucket_s, span_s=settings.health_history_span_s
     )
+    rules = BudgetRules.from_settings(settings)
     result = apply_batch(
-        session, gateway_id=gw.id, batch=batch, now=int(time.time()), history=history
+        session, gateway_id=gw.id, batch=batch, now=int(time.time()), rules=rules, history=history
     )
     session.commit()
     return result

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -16,6 +16,8 @@ from sqlmodel import Session
 from fleet.api.deps import BoxDep, LimitDep, OffsetDep, SessionDep, SettingsDep
 from fleet.api.params import SlugQuery
 from fleet.crud import public as crud
+from fleet.crud.privacy_report import DOC, EXPLANATION, PrivacyReport, privacy_days
+from fleet.crud.register import register_page
 from fleet.crud.registry import list_zones
 from fleet.models import AggregatePublic, Page, RegisterEntry, ZonePublic
 from protocol.metrics import METRICS
@@ -46,14 +48,67 @@ def register(
     zone: SlugQuery = None,
 ) -> Page[RegisterEntry]:
     """Every sensor: what it measures, why, on which legal basis, who runs it, where (zone),
-    how long, and whether it processes personal data and how. Sensors appear under a
-    pseudonym that changes periodically."""
-    entries = crud.register_page(
-        session, settings, pseudonym_key=box.pseudonym_key, limit=limit, offset=offset,
+    how long (to the month), and whether it processes personal data and how. Sensors appear
+    under a pseudonym that changes every day, in an order that changes every day: nothing
+    links an entry to the same sensor's entry of another day."""
+    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone)
+    cursor = str(offset + limit) if offset + limit < view.total else None
+    return Page(data=view.entries, next_cursor=cursor)
+
+
+@router.get(
+    "/register/{pseudonym}",
+    response_model=RegisterEntry,
+    responses={404: {"description": "no sensor has had this pseudonym in the last days"}},
+)
+def register_entry(
+    session: SessionDep,
+    settings: SettingsDep,
+    box: BoxDep,
+    pseudonym: Annotated[str, Path(pattern=r"^p-[0-9a-f]{20}$")],
+) -> RegisterEntry:
+    """One sensor, by a pseudonym it had today or in the last ``pseudonym_keep_days`` days;
+    the entry comes back under the pseudonym asked (never today's, which would link the
+    days)."""
+    view = register_page(session, settings, box, limit=1, offset=0, lookup=pseudonym)
+    if not view.entries:
+        raise HTTPException(404, "no sensor has had this pseudonym in the last days")
+    return view.entries[0]
+
+
+DayQuery = Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+
+
+@router.get("/privacy-report", response_model=PrivacyReport)
+def privacy_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: LimitDep,
+    offset: OffsetDep = 0,
+    zone: SlugQuery = None,
+    since: DayQuery = None,
+    until: DayQuery = None,
+) -> PrivacyReport:
+    """Per zone and day (newest first): the privacy budget (epsilon) spent of the zone's
+    daily budget, all gateways together, and the cells published, suppressed and refused,
+    by reason. ``since`` and ``until`` are inclusive dates."""
+    days = privacy_days(
+        session,
+        budget_of=settings.privacy_zone_epsilon,
+        default_budget=settings.privacy_zone_epsilon_per_day,
+        limit=limit,
+        offset=offset,
         zone_id=zone,
+        since=since,
+        until=until,
     )
-    cursor = str(offset + limit) if len(entries) == limit else None
-    return Page(data=entries, next_cursor=cursor)
+    return PrivacyReport(
+        explanation=EXPLANATION,
+        documentation=DOC,
+        timezone=settings.privacy_timezone,
+        data=days,
+        next_cursor=str(offset + limit) if len(days) == limit else None,
+    )
 
 
 @router.get("/metrics", response_model=list[MetricInfo])
@@ -78,6 +133,7 @@ def zones(session: SessionDep, limit: LimitDep, offset: OffsetDep = 0) -> list[Z
 @router.get("/aggregates", response_model=Page[AggregatePublic])
 def aggregates(
     session: SessionDep,
+    box: BoxDep,
     limit: LimitDep,
     after: Annotated[int | None, Query(ge=0, le=2**62, description="next_cursor")] = None,
     zone: SlugQuery = None,
@@ -85,12 +141,15 @@ def aggregates(
     since: TimeQuery = None,
     until: TimeQuery = None,
 ) -> Page[AggregatePublic]:
-    """Published aggregates per zone and time window; suppressed cells carry no value."""
+    """Published cells per zone and time window, one row per gateway that released one
+    (``source``), each with its own epsilon, noise scale and 90 % interval; suppressed cells
+    carry no value, only why."""
     rows = crud.list_aggregates(
         session, limit=limit, after_id=after, zone_id=zone, metric=metric, since=since, until=until
     )
     cursor = str(rows[-1].id) if len(rows) == limit else None
-    return Page(data=[crud.to_public_aggregate(r) for r in rows], next_cursor=cursor)
+    source_key = box.source_key
+    return Page(data=[crud.to_public_aggregate(r, source_key) for r in rows], next_cursor=cursor)
 
 
 @router.get(
@@ -108,6 +167,7 @@ def aggregates_csv(
 ) -> StreamingResponse:
     """The same as CSV (UTF-8, header row), streamed in full."""
     engine: Engine = request.app.state.engine
+    source_key: bytes = request.app.state.box.source_key
     max_rows = settings.csv_max_rows
 
     def rows() -> Iterator[str]:
@@ -129,7 +189,7 @@ def aggregates_csv(
                 if not chunk:
                     break
                 for a in chunk:
-                    writer.writerow(crud.to_public_aggregate(a).model_dump())
+                    writer.writerow(crud.to_public_aggregate(a, source_key).model_dump())
                 sent += len(chunk)
                 after = chunk[-1].id
                 yield buf.getvalue()
