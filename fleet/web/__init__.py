@@ -22,6 +22,7 @@ from fleet.web import (
     routes_claims,
     routes_devices,
     routes_login,
+    routes_map,
     routes_ops,
     routes_public,
     routes_registry,
@@ -35,6 +36,7 @@ __all__ = ["include_web"]
 
 ROUTERS = (
     routes_public.router,
+    routes_map.router,
     routes_login.router,
     routes_devices.router,
     routes_ops.router,
