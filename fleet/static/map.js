@@ -48,12 +48,14 @@
         });
       }
     }
-  ).addTo(map);
+  );
+  // the view first: Leaflet adds layers (and makes their paths) once the map has one
+  map.fitBounds(layer.getBounds(), {padding: [8, 8]});
+  layer.addTo(map);
   layer.eachLayer(function (shape) {
     var el = shape.getElement();
     if (el) {
       el.setAttribute("data-zone", shape.feature.properties.id);
     }
   });
-  map.fitBounds(layer.getBounds(), {padding: [8, 8]});
 })();
