@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # qemu-user-static, debootstrap, debian-archive-keyring: the emulated Raspberry Pi (docs/hil.md)
 APT_PACKAGES := mosquitto mosquitto-clients chromium qemu-user-static debootstrap debian-archive-keyring
 
-.PHONY: demo test venv lock system npm pi-image lint typecheck typecheck-firmware pytest clean
+.PHONY: demo test venv lock system npm vendor pi-image lint typecheck typecheck-firmware pytest clean
 
 demo: venv
 	$(BIN)/territoire demo
@@ -64,6 +64,18 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 npm: node_modules/.installed
+
+# Leaflet (the public map) is served by the fleet from fleet/static/vendor/leaflet, a committed
+# copy of the locked npm package's built files and its BSD-2-Clause licence: a deployed fleet
+# needs no node_modules. After changing its version in package.json: `make vendor`, commit the
+# copy (tests/fleet_web/test_vendor.py checks it equals the locked package).
+LEAFLET_VENDOR := fleet/static/vendor/leaflet
+vendor: node_modules/.installed
+	rm -rf $(LEAFLET_VENDOR)
+	mkdir -p $(LEAFLET_VENDOR)/images
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	  node_modules/leaflet/LICENSE $(LEAFLET_VENDOR)/
+	cp node_modules/leaflet/dist/images/*.png $(LEAFLET_VENDOR)/images/
 
 venv: system $(VENV)/.installed npm
 

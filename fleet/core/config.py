@@ -30,6 +30,9 @@ __all__ = ["DEV_MASTER_KEY", "ConfigError", "Settings"]
 
 # Development only, published in the docs: it protects nothing. Any other environment refuses it.
 DEV_MASTER_KEY = b"territoire-development-master-k!"
+# a map tile server's URL template: https, a host, then no quote, space or angle bracket (it
+# goes into the map page's data and its Content-Security-Policy); {z}, {x} and {y} are checked
+TILE_URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s\"'<>\\;]*$"
 
 
 class ConfigError(ValueError):
@@ -166,6 +169,13 @@ class Settings(BaseSettings):
     open_data_city: str = Field(default="Angers", min_length=1, max_length=100)
     open_data_provider: str = Field(default="Territoire", min_length=1, max_length=200)
 
+    # public map (docs/fleet.md): zones on a plain background, unless the deployment has a tile
+    # server: its https URL template ({z}, {x}, {y}) and the attribution its licence requires
+    public_map_tile_url: str | None = Field(default=None, max_length=500, pattern=TILE_URL_PATTERN)
+    public_map_tile_attribution: str = Field(default="", max_length=300)
+    # published cells one map or chart page may read (30 days of 5-minute cells of 40 zones)
+    public_map_max_cells: int = Field(default=400_000, ge=1000, le=10_000_000)
+
     # over-the-air updates (docs/ota-rollouts.md)
     max_release_bundle_bytes: int = Field(default=MAX_BUNDLE_BYTES, ge=1024, le=MAX_BUNDLE_BYTES)
     ota_status_items_max: int = Field(
@@ -178,6 +188,13 @@ class Settings(BaseSettings):
     ota_window_timezone: str = "Europe/Paris"
     rollout_nodes_max: int = Field(default=5000, ge=1, le=100_000)  # per rollout detail page
     release_keys_max: int = Field(default=20, ge=1, le=1000)
+
+    @field_validator("public_map_tile_url")
+    @classmethod
+    def _tile_template(cls, v: str | None) -> str | None:
+        if v is not None and not all(k in v for k in ("{z}", "{x}", "{y}")):
+            raise ValueError("a tile URL template has {z}, {x} and {y}")
+        return v
 
     @model_validator(mode="after")
     def _bounded_history(self) -> Settings:

@@ -23,6 +23,7 @@ from fleet.web import (
     routes_claims,
     routes_devices,
     routes_login,
+    routes_map,
     routes_ops,
     routes_public,
     routes_registry,
@@ -36,6 +37,7 @@ __all__ = ["include_web"]
 
 ROUTERS = (
     routes_public.router,
+    routes_map.router,
     routes_login.router,
     routes_devices.router,
     routes_ops.router,

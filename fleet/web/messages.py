@@ -5,6 +5,7 @@ from __future__ import annotations
 from fleet.web.messages_account import ACCOUNT_MESSAGES
 from fleet.web.messages_admin import ADMIN_MESSAGES
 from fleet.web.messages_claims import CLAIM_MESSAGES
+from fleet.web.messages_map import MAP_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
 
 __all__ = ["MESSAGES"]
@@ -408,3 +409,4 @@ MESSAGES.update(OTA_MESSAGES)
 MESSAGES.update(CLAIM_MESSAGES)
 MESSAGES.update(ADMIN_MESSAGES)
 MESSAGES.update(ACCOUNT_MESSAGES)
+MESSAGES.update(MAP_MESSAGES)

@@ -53,7 +53,11 @@ SECURITY_HEADERS = {
 }
 _LANG_COOKIE_MAX_AGE = 365 * 86400
 _OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes", "/dashboard/tokens")
-PUBLIC_NAV = (("/register", "nav_register"), ("/open-data", "nav_open_data"))
+PUBLIC_NAV = (
+    ("/map", "nav_map"),
+    ("/register", "nav_register"),
+    ("/open-data", "nav_open_data"),
+)
 DASHBOARD_NAV = (
     ("/dashboard", "nav_overview"),
     ("/dashboard/devices", "nav_devices"),
