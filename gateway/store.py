@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gateway.sealed_keys import KeyRing
 from gateway.secret_file import private_dir, private_file
-from protocol.codec import Reading
-from protocol.verify import WINDOW_BITS, CounterWindow
+from gateway.store_outbox import OutboxItem, OutboxTables
+from gateway.store_readings import ReadingTables, readings_after
 
-__all__ = ["NodeRecord", "OutboxItem", "Store"]
+__all__ = ["NodeRecord", "OutboxItem", "Store", "readings_after"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -91,22 +89,6 @@ CREATE TABLE IF NOT EXISTS kv (
 );
 """
 
-def _window_blob(w: CounterWindow) -> bytes:
-    """The window's unseen counters as a bitmap trimmed of leading zeros: a node that sends
-    in order has none, so its row stays a few bytes and the table is cheap to rewrite."""
-    span = min(WINDOW_BITS, w.high)
-    missing = ((1 << span) - 1) & ~w.seen
-    return missing.to_bytes((missing.bit_length() + 7) // 8, "little")
-
-
-def _window_from(high: int, blob: bytes) -> CounterWindow:
-    # a bit the blob lacks reads as seen: a row written when the window held 1024 bits (no
-    # H - 1024) answers that one counter as a duplicate (the old code refused it) and never
-    # stores it twice
-    span = min(WINDOW_BITS, high)
-    missing = int.from_bytes(blob, "little")
-    return CounterWindow(high, ((1 << span) - 1) & ~missing)
-
 
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
@@ -121,23 +103,10 @@ class NodeRecord:
         return {k: v for k, v in self.keys.items() if self.expires.get(k, now + 1) > now}
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    kind: str
-    created: float
-    body: bytes
+class Store(ReadingTables, OutboxTables):
+    """The database: the registry here, readings (gateway/store_readings.py) and the outbox
+    (gateway/store_outbox.py) in their modules, on the one connection."""
 
-
-def _reading_blob(r: Reading) -> bytes:
-    # only what aggregation may need again: the firmware version goes to node health instead
-    doc: dict[str, object] = {"m": r.measures}
-    if r.bat is not None:
-        doc["bat"] = r.bat
-    return orjson.dumps(doc)
-
-
-class Store:
     def __init__(self, path: Path, sealing: X25519PrivateKey) -> None:
         """``sealing``: the gateway's X25519 key, which node secrets are sealed to."""
         private_dir(path.parent)
@@ -202,202 +171,3 @@ class Store:
 
     def delete_all_nodes(self) -> None:
         self.db.execute("DELETE FROM nodes")
-
-    # ------------------------------------------------------------------------- ingest
-
-    def windows(self) -> dict[str, CounterWindow]:
-        rows = self.db.execute("SELECT node_id, high, missing FROM windows").fetchall()
-        return {n: _window_from(h, b) for n, h, b in rows}
-
-    def commit_batch(
-        self,
-        readings: Sequence[tuple[Reading, str, float]],
-        windows: dict[str, CounterWindow],
-        rejections: dict[str, int],
-        quarantine: Sequence[tuple[float, str | None, str, str, int]],
-        quarantine_max: int,
-    ) -> int:
-        """Store accepted readings (reading, zone, received), the new windows of their nodes,
-        rejection counts and quarantined messages, all or nothing. Returns the id of the last
-        stored reading (the aggregator's cursor)."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "INSERT INTO readings (node_id, counter, t, received, zone, m) "
-                "VALUES (?,?,?,?,?,?)",
-                [
-                    (r.node_id, r.counter, r.t, received, zone, _reading_blob(r))
-                    for r, zone, received in readings
-                ],
-            )
-            db.executemany(
-                "INSERT INTO windows (node_id, high, missing) VALUES (?,?,?) "
-                "ON CONFLICT(node_id) DO UPDATE SET high=excluded.high, missing=excluded.missing",
-                [(n, w.high, _window_blob(w)) for n, w in windows.items()],
-            )
-            db.executemany(
-                "INSERT INTO rejections (reason, count) VALUES (?,?) "
-                "ON CONFLICT(reason) DO UPDATE SET count=count+excluded.count",
-                list(rejections.items()),
-            )
-            if quarantine:
-                db.executemany(
-                    "INSERT INTO quarantine (at, node_id, reason, detail, size) "
-                    "VALUES (?,?,?,?,?)",
-                    quarantine,
-                )
-                db.execute(
-                    "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
-                    (quarantine_max,),
-                )
-            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return int(last)
-
-    def rejection_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT reason, count FROM rejections").fetchall())
-
-    def quarantined(self, limit: int = 100) -> list[tuple[float, str | None, str, str, int]]:
-        rows = self.db.execute(
-            "SELECT at, node_id, reason, detail, size FROM quarantine ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [tuple(r) for r in rows]
-
-    def reading_count(self) -> int:
-        (n,) = self.db.execute("SELECT COUNT(*) FROM readings").fetchone()
-        return int(n)
-
-    def readings_since(self, t_min: int) -> list[tuple[str, int, int, str, bytes]]:
-        """(node_id, counter, t, zone, m) of readings measured at or after t_min."""
-        return list(
-            self.db.execute(
-                "SELECT node_id, counter, t, zone, m FROM readings WHERE t >= ? ORDER BY t",
-                (t_min,),
-            )
-        )
-
-    def counters(self, node_id: str) -> list[int]:
-        return [
-            c
-            for (c,) in self.db.execute(
-                "SELECT counter FROM readings WHERE node_id=? ORDER BY counter", (node_id,)
-            )
-        ]
-
-    # ------------------------------------------------------------------------- health
-
-    def update_health(self, items: Iterable[tuple[str, float, dict[str, object]]]) -> None:
-        self.db.executemany(
-            "INSERT INTO health (node_id, last_seen, state) VALUES (?,?,?) "
-            "ON CONFLICT(node_id) DO UPDATE SET last_seen=excluded.last_seen, state=excluded.state",
-            [(n, seen, orjson.dumps(state)) for n, seen, state in items],
-        )
-
-    def health(self) -> dict[str, tuple[float, dict[str, object]]]:
-        rows = self.db.execute("SELECT node_id, last_seen, state FROM health").fetchall()
-        return {n: (seen, orjson.loads(state)) for n, seen, state in rows}
-
-    # ------------------------------------------------------------------------- retention
-
-    def purge_readings(self, measured_before: int) -> int:
-        """Privacy rule 5: delete raw readings measured before the cutoff, and the quarantine
-        rows received before it (refusals of readings are kept no longer than readings)."""
-        self.db.execute("DELETE FROM quarantine WHERE at < ?", (measured_before,))
-        cur = self.db.execute("DELETE FROM readings WHERE t < ?", (measured_before,))
-        self.db.execute("DELETE FROM held_back WHERE t < ?", (measured_before,))
-        return cur.rowcount
-
-    def evict_oldest_readings(self, n: int) -> int:
-        cur = self.db.execute(
-            "DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY id LIMIT ?)",
-            (n,),
-        )
-        return cur.rowcount
-
-    def disk_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal", "-shm"):
-            p = Path(str(self.path) + suffix)
-            if p.exists():
-                total += p.stat().st_size
-        return total
-
-    # ------------------------------------------------------------------------- outbox
-
-    def outbox_add(self, kind: str, bodies: Iterable[bytes], now: float) -> None:
-        self.db.executemany(
-            "INSERT INTO outbox (kind, created, body) VALUES (?,?,?)",
-            [(kind, now, b) for b in bodies],
-        )
-
-    def outbox_peek(self, limit: int, kinds: Sequence[str] = ()) -> list[OutboxItem]:
-        """The oldest records, of the given kinds only when ``kinds`` is not empty."""
-        if kinds:
-            marks = ",".join("?" * len(kinds))
-            rows = self.db.execute(
-                f"SELECT id, kind, created, body FROM outbox WHERE kind IN ({marks}) "  # noqa: S608 - only placeholders
-                "ORDER BY id LIMIT ?",
-                (*kinds, limit),
-            ).fetchall()
-        else:
-            rows = self.db.execute(
-                "SELECT id, kind, created, body FROM outbox ORDER BY id LIMIT ?", (limit,)
-            ).fetchall()
-        return [OutboxItem(*r) for r in rows]
-
-    def outbox_remove(self, ids: Sequence[int]) -> None:
-        self.db.executemany("DELETE FROM outbox WHERE id=?", [(i,) for i in ids])
-
-    def outbox_depth(self) -> int:
-        (n,) = self.db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-        return int(n)
-
-    def outbox_oldest(self) -> float | None:
-        row = self.db.execute("SELECT MIN(created) FROM outbox").fetchone()
-        return None if row[0] is None else float(row[0])
-
-    def outbox_evict(self, kind: str, n: int) -> int:
-        cur = self.db.execute(
-            "DELETE FROM outbox WHERE id IN "
-            "(SELECT id FROM outbox WHERE kind=? ORDER BY id LIMIT ?)",
-            (kind, n),
-        )
-        return cur.rowcount
-
-    # ------------------------------------------------------------------------- key-value
-
-    def kv_get(self, key: str) -> bytes | None:
-        row = self.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def kv_set(self, key: str, value: bytes) -> None:
-        self.db.execute(
-            "INSERT INTO kv (key, value) VALUES (?,?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
-        )
-
-
-def readings_after(
-    store: Store, cursor: int, measured_from: int | None = None
-) -> tuple[list[tuple[Reading, str]], int]:
-    """Stored readings with an id above ``cursor`` (and measured at or after
-    ``measured_from`` if given), in storage order, as (reading, zone), and the new cursor:
-    what the aggregator must replay after a restart."""
-    rows = store.db.execute(
-        "SELECT id, node_id, counter, t, zone, m FROM readings WHERE id > ? AND t >= ? "
-        "ORDER BY id",
-        (cursor, -(2**62) if measured_from is None else measured_from),
-    ).fetchall()
-    out = []
-    for row_id, node_id, counter, t, zone, m in rows:
-        doc = orjson.loads(m)
-        out.append((Reading(node_id, 0, counter, t, doc.get("fw", ""), doc["m"], doc.get("bat")),
-                    zone))
-        cursor = row_id
-    return out, cursor
