@@ -37,7 +37,7 @@ from gateway.config import (
 from gateway.fleet_client import enroll
 from gateway.service import Gateway
 from protocol.credentials import mqtt_password
-from tools.demo.local_fleet import LocalFleet
+from tools.demo.local_fleet import DEMO_EPSILON_PER_ZONE_DAY, LocalFleet
 from tools.demo.territory import NodePlan, plan_nodes, profile_for, zones, zones_file
 from tools.emulator import EmulatedNode
 from tools.fleet_client import ClaimedNode, FleetClient, claim
@@ -160,7 +160,7 @@ def _gateway_settings(demo: _Demo, zones_path: Path) -> Settings:
         # setting, is 0.069 per window (noise scale 29): a demonstration, NOT a privacy setting
         aggregation=AggregationSettings(window_s=60, grace_s=10),
         publish=PublishSettings(interval_s=5.0, zones_file=str(zones_path)),
-        privacy=PrivacySettings(epsilon_per_zone_day=100.0),
+        privacy=PrivacySettings(epsilon_per_zone_day=DEMO_EPSILON_PER_ZONE_DAY),
     )
 
 

@@ -18,6 +18,10 @@ from fleet.admin import create_admin
 from gateway.broker import free_port
 from tools.fleet_client import login_token
 
+# the demo's daily budget per zone, for its one-minute windows: a demonstration, NOT a privacy
+# setting (docs/privacy.md, "The demo"); its gateway and its fleet use the same
+DEMO_EPSILON_PER_ZONE_DAY = 100.0
+
 __all__ = ["LocalFleet"]
 
 
@@ -43,7 +47,10 @@ class LocalFleet:
             key_file.chmod(0o600)
         db = f"sqlite:///{self.workdir / 'fleet.db'}"
         env = {**os.environ, "TERRITOIRE_FLEET_MASTER_KEY_FILE": str(key_file),
-               "TERRITOIRE_FLEET_ENVIRONMENT": "development"}
+               "TERRITOIRE_FLEET_ENVIRONMENT": "development",
+               # the demo's one-minute windows come with their documented demonstration budget
+               # (docs/privacy.md, "The demo"); the fleet allots and enforces the same per zone
+               "TERRITOIRE_FLEET_PRIVACY_ZONE_EPSILON_PER_DAY": str(DEMO_EPSILON_PER_ZONE_DAY)}
         log = (self.workdir / "fleet.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our interpreter, our module
             [sys.executable, "-c",
