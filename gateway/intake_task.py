@@ -20,7 +20,7 @@ from gateway.metrics import Metrics
 from gateway.mqtt_intake import Message, MqttIntake, topic_of
 from gateway.node_health import NodeHealth
 from gateway.ota_task import OtaTask
-from gateway.publisher import Publisher
+from gateway.publisher import Held, Publisher
 from gateway.registry_sync import RegistrySync
 from gateway.store_thread import StoreThread
 from gateway.tasks import Backoff, retrying
@@ -69,10 +69,10 @@ class IntakeTask:
         self.client: aiomqtt.Client | None = None  # while connected
         self.intake: MqttIntake | None = None
 
-    def _commit(self, batch: Batch) -> int:
+    def _commit(self, batch: Batch, held: list[Held]) -> int:
         return self.db.store.commit_batch(
             batch.accepted, batch.windows, dict(batch.rejections), batch.quarantine,
-            self.s.ingest.quarantine_max,
+            self.s.ingest.quarantine_max, held,
         )
 
     async def _stage(self, client: aiomqtt.Client, messages: list[Message]) -> Staged:
@@ -96,7 +96,8 @@ class IntakeTask:
             batch.rejections["retained"] += retained
         self.windows.update(batch.windows)
         # one store thread: commits land in the order batches were staged
-        commit = self.db.submit(self._commit, batch)
+        # the marks of readings held back by earlier batches ride along with this one's commit
+        commit = self.db.submit(self._commit, batch, self.publisher.take_held())
         return Staged(messages, batch, commit, now, t0)
 
     async def _finish(self, client: aiomqtt.Client, staged: Staged) -> Batch:

@@ -7,8 +7,9 @@ every stored reading is counted once. The privacy ledger is persisted in the sam
 that queues the cells, so a crash can never publish without having spent the budget.
 
 Readings the aggregator holds back (rate limited, suspect: gateway/aggregate.py) stay stored
-and are marked in the store's ``held_back`` table by the same checkpoint; a replay judges them
-again from the checkpointed state, so the marks and the figures agree.
+and are marked in the store's ``held_back`` table, with the next batch's commit or the
+checkpoint; a replay judges them again from the checkpointed state, so the marks and the
+figures agree.
 """
 
 from __future__ import annotations
@@ -147,6 +148,12 @@ class Publisher:
                 held.append((reading.node_id, reading.counter, reading.t, verdict))
         self.held += held
         self.cursor = max(self.cursor, last_id)
+        return held
+
+    def take_held(self) -> list[Held]:
+        """The marks not yet written, handed to the next batch's commit (the intake's), so
+        they wait in memory for one batch at most; the checkpoint writes what is left."""
+        held, self.held = self.held, []
         return held
 
     def privacy_today(self, now: float) -> dict[str, tuple[float, int]]:

@@ -61,10 +61,13 @@ class ReadingTables:
         rejections: dict[str, int],
         quarantine: Sequence[tuple[float, str | None, str, str, int]],
         quarantine_max: int,
+        held: Sequence[tuple[str, int, int, str]] = (),
     ) -> int:
         """Store accepted readings (reading, zone, received), the new windows of their nodes,
-        rejection counts and quarantined messages, all or nothing. Returns the id of the last
-        stored reading (the aggregator's cursor)."""
+        rejection counts and quarantined messages, all or nothing; and the marks of readings
+        the aggregator held back since the last commit, (node_id, counter, t, reason), which
+        ride along so that they never pile up in memory under a flood. Returns the id of the
+        last stored reading (the aggregator's cursor)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -95,6 +98,12 @@ class ReadingTables:
                 db.execute(
                     "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                     (quarantine_max,),
+                )
+            if held:
+                db.executemany(
+                    "INSERT OR REPLACE INTO held_back (node_id, counter, t, reason) "
+                    "VALUES (?,?,?,?)",
+                    held,
                 )
             (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()
             db.execute("COMMIT")

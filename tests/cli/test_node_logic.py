@@ -8,8 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from mpremote.transport import TransportError
 
 from tools.fleet_client import ClaimedNode
+from tools.node.board import Board
 from tools.node.provisioning import (
     ProvisioningError,
     claim_code_from,
@@ -148,3 +150,31 @@ def test_selftest_report_fails_implausible_values_low_heap_and_unfinished_runs()
     assert not cut.passed
     assert not cut.finished
     assert any(c.name == "board" for c in cut.checks)
+
+
+class _BootingTransport:
+    """mpremote's transport as a board still booting meets it: the first raw-REPL attempt prints
+    what the board said (as mpremote does) and fails; the second succeeds."""
+
+    in_raw_repl = False
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def enter_raw_repl(self, soft_reset: bool = True) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            print(b"loader: slot a \nnode ang-0001 boot 1 fw 0.1.0 slot a \n")
+            raise TransportError("could not enter raw repl")
+        self.in_raw_repl = True
+
+
+def test_a_board_still_booting_prints_nothing_into_the_commands_json_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    board = Board.__new__(Board)  # the transport alone, no serial port
+    board.port = "/dev/ttyUSB0"
+    board._t = _BootingTransport()  # type: ignore[assignment]
+    board.restart_raw()
+    assert board._t.attempts == 2  # type: ignore[attr-defined]
+    assert capsys.readouterr().out == ""

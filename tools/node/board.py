@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import stat
@@ -84,11 +85,14 @@ class Board:
         try:
             if self._t.in_raw_repl:
                 self._t.exit_raw_repl()
-            try:
-                self._t.enter_raw_repl(soft_reset=True)
-            except TransportError:
-                # once more: a Ctrl-C that came while the board was still booting is lost
-                self._t.enter_raw_repl(soft_reset=True)
+            # mpremote prints what the board said when it could not enter the raw REPL (the
+            # boot's lines, as bytes) to stdout, which would break `--json` output: kept apart
+            with contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    self._t.enter_raw_repl(soft_reset=True)
+                except TransportError:
+                    # once more: a Ctrl-C that came while the board was still booting is lost
+                    self._t.enter_raw_repl(soft_reset=True)
         except (TransportError, OSError) as exc:
             raise BoardError(
                 f"the board on {self.port} does not answer like MicroPython ({exc}); "
