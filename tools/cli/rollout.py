@@ -186,11 +186,11 @@ def watch(
 ) -> str:
     """Show the rollout, then print what changes every ``interval_s`` until it is completed or
     aborted, ``timeout_s`` passed (0: no limit) or Ctrl-C; returns how it ended."""
-    r = fetch()
-    _show(r)
-    last = snapshot(r)
     deadline = clock() + timeout_s if timeout_s else None
-    try:
+    try:  # a Ctrl-C while the first look is still being shown is a Ctrl-C too
+        r = fetch()
+        _show(r)
+        last = snapshot(r)
         while r["status"] not in FINISHED:
             if deadline is not None and clock() >= deadline:
                 return "timeout"
