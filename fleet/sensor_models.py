@@ -111,7 +111,7 @@ HUMID_RH_PCT = 75.0
 HUMIDITY_SOURCE = (
     "R. Jayaratne et al., The influence of humidity on the performance of a low-cost air "
     "particle mass sensor and the effect of atmospheric fog, Atmos. Meas. Tech. 11, "
-    "4883-4890 (2018), https://doi.org/10.5194/amt-11-4883-2018"
+    "4883-4890 (2018), doi:10.5194/amt-11-4883-2018"
 )
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "ZoneParticles",
     "heat",
     "hourly",
+    "humid_hours",
     "needs",
     "noise",
     "particles",
@@ -209,3 +210,9 @@ def needs(session: Session, settings: Settings, *, metric: str, now: int) -> dic
         needed = None if threshold is None else check(value, threshold)
         out[zone] = ZoneNeed(start, value, threshold, needed)
     return out
+
+
+def humid_hours(session: Session, settings: Settings, *, since: int, until: int) -> dict[str, int]:
+    """Per zone, its hours in [since, until) whose humidity mean flags particles as humid."""
+    rh = hourly(session, settings, metric="rh_pct", since=since, until=until)
+    return {zone: sum(1 for f in figs.values() if is_humid(f.value)) for zone, figs in rh.items()}

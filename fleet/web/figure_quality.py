@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from fleet import indices
 from fleet.crud.health_history import DEFAULT_BOUNDS, rejected_series
 from fleet.crud.public_figures import sensor_counts
 from fleet.models import Node, NodeHealth, Profile
@@ -21,7 +22,7 @@ from fleet.sensor_models import HUMID_RH_PCT, HUMIDITY_SOURCE, SensorModel, mode
 from fleet.web.alerts import rejected_increase
 from fleet.web.i18n import Translator
 
-__all__ = ["Quality", "ZoneQuality", "held_back_between", "quality"]
+__all__ = ["Quality", "ZoneNote", "ZoneQuality", "held_back_between", "quality", "zone_notes"]
 
 PARTICLES = frozenset({"pm25_ugm3", "pm10_ugm3"})
 
@@ -122,3 +123,31 @@ def quality(
 
 def _view(m: SensorModel, t: Translator) -> ModelView:
     return ModelView(m.name, m.accuracy[0] if t.lang == "fr" else m.accuracy[1], m.source)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneNote:
+    """What the map says beside a zone's figure besides its value."""
+
+    left_out: int
+    band: tuple[str, str] | None  # particles over a day: the ATMO qualifier and its colour
+    humid_hours: int  # particles: hours of the period in humid air
+
+
+def zone_notes(
+    q: Quality,
+    *,
+    values: dict[str, float],
+    humid_hours: dict[str, int],
+    day: bool,
+) -> dict[str, ZoneNote]:
+    """Per zone with a figure: the readings left out, the ATMO band of a day's particles and
+    the humid hours (fleet.indices: the ATMO sub-index is defined on a day's mean only)."""
+    out = {}
+    for zone, value in values.items():
+        band = None
+        if day and q.metric in indices.ATMO_BANDS:
+            i = indices.atmo_band(q.metric, value)
+            band = (indices.ATMO_LABELS[i], indices.ATMO_COLOURS[i])
+        out[zone] = ZoneNote(q.zone(zone).left_out, band, humid_hours.get(zone, 0))
+    return out

@@ -15,6 +15,7 @@ from tests.fleet_web.index_seed import (
     HUMID_HOURS,
     PM25_BANDS,
     IndexTerritory,
+    day_start,
     hours_of,
     index_territory,
 )
@@ -29,6 +30,12 @@ def _row(html: str, table: str, zone: str) -> str:
     body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
     found = re.search(rf'<tr data-zone="{zone}".*?</tr>', body, re.S)
     assert found, f"no row for {zone} in {table}"
+    return htmllib.unescape(found.group(0))
+
+
+def _map_row(html: str, zone: str) -> str:
+    found = re.search(rf'<tr data-zone="{zone}" data-colour=.*?</tr>', html, re.S)
+    assert found, f"no map row for {zone}"
     return htmllib.unescape(found.group(0))
 
 
@@ -69,7 +76,7 @@ def test_particles_page_bands_each_zone_compares_with_who_and_flags_humid_hours(
     assert "https://www.who.int/publications/i/item/9789240034228" in html
     assert "Plantower PMS5003" in html
     assert "Nova Fitness SDS011" in html
-    assert "doi.org/10.5194/amt-11-4883-2018" in html
+    assert "doi:10.5194/amt-11-4883-2018" in html
     assert "non enregistrée" in html  # no calibration date is invented
 
 
@@ -142,3 +149,37 @@ def test_profile_thresholds_are_optional_bounded_and_kept(
     assert r.status_code == 200
     html = client.get("/indices/soil").text
     assert 'data-needed="no"' in _row(html, "index-soil", "centre")  # 15 % > 10 %
+
+
+def test_map_shows_a_days_atmo_band_and_humid_hours_beside_the_particles_figure(
+    client: TestClient, indexed: IndexTerritory
+) -> None:
+    at = day_start(indexed.yesterday) + 3600
+    r = client.get("/map", params={"metric": "pm25_ugm3", "period": "day", "at": at})
+    assert r.status_code == 200, r.text
+    rows = {z: _map_row(r.text, z) for z in PM25_BANDS}
+    for zone, band in PM25_BANDS.items():
+        assert f'data-band="{band}"' in rows[zone]
+    assert "6 h d'air humide : probablement surestimé" in rows["monplaisir"]
+    assert "air humide" not in rows["centre"]
+    # held back readings were reported today, not in the day shown
+    assert "0 écartées comme invraisemblables" in rows["centre"]
+    assert 'href="/indices/particles"' in r.text
+    assert "Plantower PMS5003" in r.text
+    hour = client.get("/map", params={"metric": "pm25_ugm3", "period": "hour", "at": at}).text
+    assert "data-band=" not in hour  # the ATMO sub-index is defined on a day's mean only
+
+
+def test_zone_page_says_its_sensors_and_the_readings_left_out_this_week(
+    client: TestClient, indexed: IndexTerritory
+) -> None:
+    html = htmllib.unescape(client.get("/map/zones/centre", params={"metric": "pm25_ugm3"}).text)
+    assert "Capteurs\u00a0: 1 en service sur 1" in html
+    assert "7 écartées comme invraisemblables" in html
+    assert 'href="/indices/particles"' in html
+    assert "non enregistrée" in html
+    other = htmllib.unescape(client.get("/map/zones/doutre", params={"metric": "pm25_ugm3"}).text)
+    assert "0 écartées comme invraisemblables" in other
+    noise = htmllib.unescape(client.get("/map/zones/centre", params={"metric": "laeq_db"}).text)
+    assert "0 écartées" in noise  # the held-back readings were an air sensor's
+    assert "INMP441" in noise
