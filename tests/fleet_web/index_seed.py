@@ -94,7 +94,7 @@ def _cells(yesterday: date, now: int) -> dict[str, list[dict[str, Any]]]:
             for i, start in enumerate(starts):  # a low at dawn, a high mid-afternoon
                 value = low + (high - low) * (1 - abs(i - 15) / 15)
                 add(zone, "temp_c", start, round(max(low, value), 2))
-    latest = (now // HOUR - 1) * HOUR
+    latest = (now // HOUR) * HOUR  # the current hour: the base seed publishes the past three
     for zone, fill in FILL.items():
         add(zone, "fill_pct", latest, fill)
         add(zone, "soil_pct", latest, SOIL[zone])
