@@ -98,6 +98,10 @@ class ProfileBase(SQLModel):
     personal_data: bool = False
     personal_data_processing: str = Field(default="", max_length=2000)
     retention: str = Field(min_length=1, max_length=500)
+    # the public indices (fleet/indices.py): "needs emptying" at or above this fill level,
+    # "needs watering" at or below this soil moisture; None: the profile sets no threshold
+    fill_alert_pct: float | None = Field(default=None, ge=0, le=100)
+    soil_alert_pct: float | None = Field(default=None, ge=0, le=100)
 
     @field_validator("measures")
     @classmethod
@@ -119,6 +123,8 @@ class ProfileUpdate(SQLModel):
     personal_data: bool | None = None
     personal_data_processing: str | None = Field(default=None, max_length=2000)
     retention: str | None = Field(default=None, min_length=1, max_length=500)
+    fill_alert_pct: float | None = Field(default=None, ge=0, le=100)
+    soil_alert_pct: float | None = Field(default=None, ge=0, le=100)
 
     @field_validator("measures")
     @classmethod

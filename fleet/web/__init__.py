@@ -22,6 +22,7 @@ from fleet.web import (
     routes_admin,
     routes_claims,
     routes_devices,
+    routes_indices,
     routes_login,
     routes_map,
     routes_ops,
@@ -38,6 +39,7 @@ __all__ = ["include_web"]
 ROUTERS = (
     routes_public.router,
     routes_map.router,
+    routes_indices.router,
     routes_login.router,
     routes_devices.router,
     routes_ops.router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fleet.web.messages_account import ACCOUNT_MESSAGES
 from fleet.web.messages_admin import ADMIN_MESSAGES
 from fleet.web.messages_claims import CLAIM_MESSAGES
+from fleet.web.messages_indices import INDEX_MESSAGES
 from fleet.web.messages_map import MAP_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
 
@@ -410,3 +411,4 @@ MESSAGES.update(CLAIM_MESSAGES)
 MESSAGES.update(ADMIN_MESSAGES)
 MESSAGES.update(ACCOUNT_MESSAGES)
 MESSAGES.update(MAP_MESSAGES)
+MESSAGES.update(INDEX_MESSAGES)

@@ -140,7 +140,6 @@ OTA_MESSAGES: dict[str, tuple[str, str]] = {
         "The version shown is the one the device reports running",
     ),
     "running_reported": ("Version exécutée (déclarée)", "Running version (reported)"),
-    "slot": ("emplacement", "slot"),
     "last_ota_status": ("Dernier état de mise à jour", "Last update status"),
     "late_joiner": ("arrivé en cours", "joined later"),
     "no_rollout_nodes": ("Aucun capteur ciblé.", "No device targeted."),

@@ -55,6 +55,7 @@ _LANG_COOKIE_MAX_AGE = 365 * 86400
 _OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes", "/dashboard/tokens")
 PUBLIC_NAV = (
     ("/map", "nav_map"),
+    ("/indices", "nav_indices"),
     ("/register", "nav_register"),
     ("/open-data", "nav_open_data"),
 )

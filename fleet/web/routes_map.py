@@ -19,12 +19,15 @@ from fastapi.responses import Response
 from fleet.api.deps import SessionDep, SettingsDep
 from fleet.core.config import Settings
 from fleet.crud.public_figures import map_figures, metrics_published, zone_charts
+from fleet.crud.public_indices import humid_hours
 from fleet.models import Zone
 from fleet.models.common import SLUG_PATTERN
 from fleet.models.public_map import SensorCount
 from fleet.web.common import translator
+from fleet.web.figure_quality import Quality, quality, zone_notes
 from fleet.web.i18n import Translator
-from fleet.web.render import SECURITY_HEADERS, PageError, formats_of, page
+from fleet.web.render import SECURITY_HEADERS, Formats, PageError, formats_of, page
+from fleet.web.routes_indices import INDEX_OF_METRIC, INDICES
 from fleet.web.zone_view import chart_views, interval_text, metric_label, period_text, value_text
 from fleet.zone_figures import Period
 from protocol.metrics import METRICS
@@ -34,6 +37,7 @@ router = APIRouter(include_in_schema=False)
 _SLUG = re.compile(SLUG_PATTERN)
 _INT = re.compile(r"^[0-9]{1,12}$")
 _MONTH_S = 30 * 86400
+_WEEK_S = 7 * 86400  # readings left out are counted over the history the fleet keeps
 DEFAULT_METRIC = "pm25_ugm3"
 
 
@@ -76,6 +80,18 @@ def _by_kind(t: Translator, sensors: list[SensorCount]) -> list[tuple[str, str]]
     return [(kind, ", ".join(counts)) for kind, counts in kinds.items()]
 
 
+def _sure(q: Quality, fmt: Formats, metric: str, since: int, until: int) -> dict[str, Any]:
+    """What the map and zone pages need to say how sure their figures are."""
+    key = INDEX_OF_METRIC.get(metric)
+    return {
+        "quality": q,
+        "q_since": fmt.dt(since),
+        "q_until": fmt.dt(until),
+        "index_url": f"/indices/{key}" if key else None,
+        "index_title": INDICES[key][0] if key else None,
+    }
+
+
 def _csp(settings: Settings) -> dict[str, str]:
     """The page's policy, which lets images come from the configured tile server too."""
     if settings.public_map_tile_url is None:
@@ -115,6 +131,13 @@ def public_map(request: Request, session: SessionDep, settings: SettingsDep) -> 
     metric, period, at = _metric(request, published), _period(request), _at(request)
     figures, zones = map_figures(session, settings, metric=metric, period=period, at=at, now=now)
     when = period_text(fmt, figures.start, period) if figures.start is not None else ""
+    # how sure: over the period shown (the latest hour when there is none)
+    since, until = (figures.start, figures.end) if figures.end else (now - 3600, now + 1)
+    q = quality(session, t, metric=metric, since=since or 0, until=until, now=now,
+                offline_after_s=settings.node_offline_after_s)  # fmt: skip
+    humid = humid_hours(session, settings, since=since or 0, until=until) if q.humidity_flag else {}
+    values = {z.zone_id: z.value for z in figures.zones if z.value is not None}
+    notes = zone_notes(q, values=values, humid_hours=humid, day=period == "day")
     rows = [
         {
             "id": z.zone_id,
@@ -159,6 +182,8 @@ def public_map(request: Request, session: SessionDep, settings: SettingsDep) -> 
             "map_data": _map_data(zones, rows, settings, t),
             "without_boundary": [z.name for z in zones if z.boundary is None],
             "json_url": "/api/v1/public/map?" + urlencode(json_query),
+            "notes": notes,
+            **_sure(q, fmt, metric, since or 0, until),
         },
         title_key="map_title",
         headers=_csp(settings),
@@ -179,6 +204,8 @@ def zone_page(
     published = metrics_published(session, since=now - _MONTH_S - 86400, zone_id=zone_id)
     metric = _metric(request, published)
     charts = zone_charts(session, settings, zone_id=zone_id, metric=metric, now=now)
+    q = quality(session, t, metric=metric, since=now - _WEEK_S, until=now + 1, now=now,
+                offline_after_s=settings.node_offline_after_s)  # fmt: skip
     return page(
         request,
         "zone_charts.html",
@@ -190,6 +217,8 @@ def zone_page(
             "is_count": METRICS[metric].is_count,
             "charts": chart_views(charts, t=t, fmt=fmt, metric=metric, zone_name=zone.name),
             "map_url": "/map?" + urlencode({"metric": metric}),
+            **_sure(q, fmt, metric, now - _WEEK_S, now),
+            "zone_quality": q.zone(zone_id),
         },
         title_key="zone_title",
         title_values={"zone": zone.name},

@@ -20,7 +20,7 @@ from fleet.migrations import (
     include_object,
     upgrade,
 )
-from fleet.models import Node, Profile
+from fleet.models import Node
 from tests.fleet.conftest import drop_pg_database, fresh_database
 
 
@@ -168,10 +168,13 @@ def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_heal
         with engine.begin() as conn:  # raw: today's Zone model has 0004's boundary
             conn.execute(text("INSERT INTO zone (id, name, description, created_at) "
                               "VALUES ('centre', 'Centre', '', '2026-01-01 00:00:00')"))
+        with engine.begin() as conn:  # raw: today's Profile model has 0009's thresholds
+            conn.execute(text(
+                "INSERT INTO profile (id, name, measures, purpose, legal_basis, operator_name, "
+                "contact, personal_data, personal_data_processing, retention, created_at) "
+                "VALUES ('air', 'Air', '[]', 'p', 'l', 'o', 'c', false, '', 'r', "
+                "'2026-01-01 00:00:00')"))
         with Session(engine) as session:  # a node with its health, reported before 0003
-            session.add(Profile(id="air", name="Air", purpose="p", legal_basis="l",
-                                operator_name="o", contact="c", retention="r"))
-            session.flush()
             session.add(Node(id="ang-0001", zone_id="centre", profile_id="air",
                              installed_on=date(2026, 1, 1)))
             session.commit()
