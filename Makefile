@@ -96,8 +96,12 @@ typecheck-firmware: venv
 	cd firmware && MYPYPATH=$(abspath $(STUBS)):. ../$(BIN)/mypy --config-file mypy.ini \
 	  --custom-typeshed-dir $(abspath $(STUBS)) $$(find . -name '*.py' | sort)
 
+# The unit and integration tests on both cores (one worker per core; a file's tests stay in one
+# worker, with its module fixtures); the HIL scenarios then one at a time, as their timings
+# assume the machine's share of one scenario.
 pytest: venv pi-image
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest hil_tests
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache node_modules
