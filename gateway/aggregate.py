@@ -15,7 +15,9 @@ where one node's share is bounded by its rate (below). ``n`` counts readings, ``
 
 Before a reading is folded in, two judgements keep one node from setting a figure: at most
 ``node_rate`` readings of a node per window of their timestamps (gateway/node_rate.py; the
-excess is counted ``rate_limited``), and the plausibility rules (gateway/plausibility.py;
+cap follows from the node's own interval, which ``interval_of`` answers from the registry the
+fleet synced, ``node_rate.interval_s`` when it is not known; the excess is counted
+``rate_limited``), and the plausibility rules (gateway/plausibility.py;
 ``suspect_bounds``, ``suspect_rate``, ``suspect_stuck``). Both are part of the state, so a
 replay after a crash decides the same way; ``add`` returns the verdict for the shell to record.
 
@@ -31,6 +33,7 @@ zones, and then the oldest windows, already open, keep aggregating.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -50,6 +53,7 @@ __all__ = [
     "RATE_LIMITED",
     "Aggregator",
     "AggregatorSettings",
+    "IntervalOf",
     "WindowStats",
 ]
 
@@ -96,6 +100,9 @@ class WindowStats:
 
 _NEVER = -(2**62)
 
+# a node's measuring interval in seconds, None when not known (the registry's, by node id)
+IntervalOf = Callable[[str], float | None]
+
 
 class Aggregator:
     """Open windows and their counters. Mutable for speed; see the module doc for the rules."""
@@ -105,6 +112,7 @@ class Aggregator:
         settings: AggregatorSettings | None = None,
         node_rate: NodeRateSettings | None = None,
         plausibility: PlausibilitySettings | None = None,
+        interval_of: IntervalOf | None = None,
     ) -> None:
         self.settings = settings or AggregatorSettings()
         self._w = self.settings.window_s
@@ -112,12 +120,21 @@ class Aggregator:
         self._cells = 0
         self._closed_until = _NEVER  # every window ending at or before this is closed
         self.counters: Counter[str] = Counter(dict.fromkeys(_COUNTERS, 0))
-        r = node_rate or NodeRateSettings()
-        self.rate = NodeRate(window_cap(self._w, r.interval_s, r.margin))
+        r = self._rate_settings = node_rate or NodeRateSettings()
+        self._interval_of = interval_of
+        self.rate = NodeRate(window_cap(self._w, r.interval_s, r.margin),
+                             None if interval_of is None else self._cap_of)
         self.plausibility = Plausibility(plausibility)
         # set by from_state on a version 1 state, whose open cells could not be kept: the
         # caller replays the stored readings measured since closed_until (gateway/publisher.py)
         self.migrated = False
+
+    def _cap_of(self, node: str) -> int:
+        """The node's cap from its own interval; the fallback's when it is not known."""
+        interval = self._interval_of(node) if self._interval_of is not None else None
+        if interval is None:
+            return self.rate.cap
+        return window_cap(self._w, interval, self._rate_settings.margin)
 
     @property
     def open_cells(self) -> int:
@@ -235,6 +252,7 @@ class Aggregator:
         settings: AggregatorSettings | None = None,
         node_rate: NodeRateSettings | None = None,
         plausibility: PlausibilitySettings | None = None,
+        interval_of: IntervalOf | None = None,
     ) -> Aggregator:
         """Rebuild from :meth:`to_state`; ValueError if the state is malformed or was made with
         another window length (its cells would not line up).
@@ -242,7 +260,7 @@ class Aggregator:
         A version 1 state (pooled cells, before nodes weighed equally) keeps its closed windows
         and counters; its open cells cannot be split by node, so they are dropped and
         ``migrated`` is set: the caller rebuilds them from the stored readings."""
-        agg = cls(settings, node_rate, plausibility)
+        agg = cls(settings, node_rate, plausibility, interval_of)
         try:
             version = state["version"]
             if version not in (1, _STATE_VERSION) or state["window_s"] != agg._w:
@@ -254,7 +272,9 @@ class Aggregator:
             if version == 1:
                 agg.migrated = True
                 return agg
-            agg.rate = NodeRate.from_state(state["rate"], agg.rate.cap)
+            # counts only: the caps come from today's intervals, so a replay decides as the
+            # live intake does with the registry as it is now
+            agg.rate = NodeRate.from_state(state["rate"], agg.rate.cap, agg.rate.cap_of)
             agg.plausibility = Plausibility.from_state(state["plausibility"], plausibility)
             for d in state["cells"]:
                 start, zone, metric = int(d["start"]), str(d["zone"]), str(d["metric"])

@@ -9,6 +9,7 @@ the HTTP calls are thin.
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from gateway.store import NodeRecord, Store
 from gateway.tasks import GiveUp
 from protocol import gateway_files
 from protocol.gateway_requests import sign_request
+from protocol.node_config import INTERVAL_S_MAX, INTERVAL_S_MIN
 from protocol.sealed_secrets import open_secret, sealed_from_text
 
 __all__ = [
@@ -42,10 +44,13 @@ __all__ = [
     "open_sealed_secret",
     "post_ota_status",
     "signed_headers",
+    "sync_interval",
     "sync_once",
 ]
 
 API = "/api/v1"
+
+log = logging.getLogger("territoire.gateway")
 
 
 def refused_for_good(status_code: int | None) -> bool:
@@ -113,11 +118,20 @@ class SyncResult:
     more: bool
     changed: int
     refused_secrets: int
+    bad_intervals: int = 0  # not a whole number of seconds in the node's bounds: not known
+
+
+def sync_interval(value: object) -> int | None:
+    """A node's ``interval_s`` from a sync page, or None when absent (an older fleet, a node
+    whose interval is not known) or not whole seconds within the node's bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if INTERVAL_S_MIN <= value <= INTERVAL_S_MAX else None
 
 
 def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any]) -> SyncResult:
     """Apply one sync page to the registry (one transaction); returns what changed."""
-    changed = refused = 0
+    changed = refused = bad_intervals = 0
     db = store.db
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -141,14 +155,19 @@ def apply_sync_page(store: Store, sealing: X25519PrivateKey, page: dict[str, Any
                     expires[int(k["key_id"])] = int(k["expires_at"])
             revoked = bool(node.get("revoked"))
             zone = str(node.get("zone_id") or "")
-            store.upsert_node(NodeRecord(node_id, zone, {} if revoked else keys, revoked, expires))
+            interval = sync_interval(node.get("interval_s"))
+            # a bad one is counted and taken as not known: the fallback cap applies
+            bad_intervals += interval is None and node.get("interval_s") is not None
+            store.upsert_node(
+                NodeRecord(node_id, zone, {} if revoked else keys, revoked, expires, interval)
+            )
         allotment.store_from_page(store, page)
         store.kv_set("fleet_cursor", str(int(page["cursor"])).encode())
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    return SyncResult(int(page["cursor"]), bool(page.get("more")), changed, refused)
+    return SyncResult(int(page["cursor"]), bool(page.get("more")), changed, refused, bad_intervals)
 
 
 async def _request(
@@ -211,6 +230,11 @@ async def sync_once(
             functools.partial(apply_sync_page, store, identity.sealing, r.json())
         )
         changed += result.changed
+        if result.bad_intervals:
+            log.warning(
+                "fleet sync: %d node interval(s) out of bounds, taken as not known",
+                result.bad_intervals,
+            )
         new_etag = r.headers.get("ETag")
         if new_etag:
             await run_db(functools.partial(store.kv_set, "fleet_etag", new_etag.encode()))

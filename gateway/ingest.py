@@ -43,6 +43,7 @@ DETAIL_MAX = 200
 class NodeEntry:
     creds: NodeCredentials
     zone: str
+    interval_s: int | None = None  # as the fleet synced it (the node's rate cap)
 
 
 @dataclass

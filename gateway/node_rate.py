@@ -6,7 +6,9 @@ at once, but those readings were measured across the windows of the outage, each
 its fair share; a flood of readings stamped "now" lands in one window and is cut at ``cap``.
 
 ``cap = ceil(window_s / interval_s * margin)``: what a node measuring every ``interval_s`` puts
-in a window, with room for jitter, a reboot's resend and a clock step. Counts are kept for the
+in a window, with room for jitter, a reboot's resend and a clock step. Each node has its own:
+``cap_of`` (given by the shell, from the node's interval as the fleet synced it) answers it per
+node, and ``cap`` serves a node whose interval is not known. Counts are kept for the
 open windows only (:meth:`NodeRate.forget_before` drops closed ones), so the table is bounded
 by open windows x nodes of the registry (a reading reaches here only once verified).
 """
@@ -14,9 +16,13 @@ by open windows x nodes of the registry (a reading reaches here only once verifi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["NodeRate", "window_cap"]
+__all__ = ["CapOf", "NodeRate", "window_cap"]
+
+# a node's cap per window, by node id
+CapOf = Callable[[str], int]
 
 
 def window_cap(window_s: int, interval_s: float, margin: float) -> int:
@@ -27,20 +33,25 @@ def window_cap(window_s: int, interval_s: float, margin: float) -> int:
 class NodeRate:
     """Readings admitted per (window start, node)."""
 
-    __slots__ = ("cap", "counts")
+    __slots__ = ("cap", "cap_of", "counts")
 
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
+    def __init__(self, cap: int, cap_of: CapOf | None = None) -> None:
+        self.cap = cap  # every node's without ``cap_of``
+        self.cap_of = cap_of
         self.counts: dict[int, dict[str, int]] = {}
+
+    def cap_for(self, node: str) -> int:
+        return self.cap if self.cap_of is None else self.cap_of(node)
 
     def admit(self, node: str, start: int) -> bool:
         """Count one reading of ``node`` in the window starting at ``start``; False (and not
-        counted) once the node has had its ``cap`` there."""
+        counted) once the node has had its cap there (asked at each reading: a node whose
+        interval changes mid-window keeps what it was admitted and gets the new cap)."""
         window = self.counts.get(start)
         if window is None:
             window = self.counts[start] = {}
         seen = window.get(node, 0)
-        if seen >= self.cap:
+        if seen >= self.cap_for(node):
             return False
         window[node] = seen + 1
         return True
@@ -55,8 +66,8 @@ class NodeRate:
         return [[start, dict(sorted(nodes.items()))] for start, nodes in counts]
 
     @classmethod
-    def from_state(cls, state: list[list[Any]], cap: int) -> NodeRate:
-        rate = cls(cap)
+    def from_state(cls, state: list[list[Any]], cap: int, cap_of: CapOf | None = None) -> NodeRate:
+        rate = cls(cap, cap_of)
         for start, nodes in state:
             if isinstance(start, bool) or not isinstance(start, int):
                 raise TypeError(f"bad window start {start!r}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from gateway.aggregate import HELD_BACK, Aggregator, AggregatorSettings
+from gateway.aggregate import HELD_BACK, Aggregator, AggregatorSettings, IntervalOf
 from gateway.allotment import Allotment
 from gateway.anonymize import DpNote, PublishedCell, anonymize
 from gateway.config import NodeRateSettings, PlausibilitySettings, PrivacySettings, PublishSettings
@@ -89,13 +89,17 @@ class Publisher:
         recent_max: int = PublishSettings().recent_max,
         node_rate: NodeRateSettings | None = None,
         plausibility: PlausibilitySettings | None = None,
+        interval_of: IntervalOf | None = None,
     ) -> None:
         self.agg_settings = agg_settings
         self.node_rate = node_rate
         self.plausibility = plausibility
+        # each node's interval from the registry (gateway/registry_sync.py), which is loaded
+        # before :meth:`load` replays: the replay caps each node as the live intake does
+        self.interval_of = interval_of
         self.privacy = privacy
         self.recent_max = recent_max  # published cells kept for the local open-data endpoints
-        self.agg = Aggregator(agg_settings, node_rate, plausibility)
+        self.agg = Aggregator(agg_settings, node_rate, plausibility, interval_of)
         self.held: list[Held] = []  # since the last checkpoint, to mark in the store
         self.ledger = PrivacyLedger()
         self.cursor = 0
@@ -119,7 +123,7 @@ class Publisher:
             state = None
         if state is not None:
             self.agg = Aggregator.from_state(state, self.agg_settings, self.node_rate,
-                                             self.plausibility)
+                                             self.plausibility, self.interval_of)
         ledger = store.kv_get("privacy_ledger")
         if ledger is not None:
             self.ledger = PrivacyLedger.from_dict(orjson.loads(ledger))

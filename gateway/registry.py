@@ -41,9 +41,11 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
 
 
 def entries(records: list[NodeRecord], now: float) -> dict[str, NodeEntry]:
-    """What verification needs of each node: its keys still valid at ``now``."""
+    """What verification needs of each node: its keys still valid at ``now``; and its
+    interval, for its rate cap."""
     return {
-        r.node_id: NodeEntry(NodeCredentials(r.node_id, r.live_keys(now), r.revoked), r.zone)
+        r.node_id: NodeEntry(NodeCredentials(r.node_id, r.live_keys(now), r.revoked), r.zone,
+                             r.interval_s)
         for r in records
     }
 

@@ -44,6 +44,12 @@ class RegistrySync:
         )
         self.broker: MosquittoProcess | None = None
 
+    def interval_of(self, node_id: str) -> int | None:
+        """The node's measuring interval as the fleet synced it (None: not known); read by
+        the aggregator at each reading, so a change applies from the next one."""
+        entry = self.nodes.get(node_id)
+        return None if entry is None else entry.interval_s
+
     def add_node(self, record: NodeRecord) -> None:
         """Add, update or revoke a node (synchronous: before the gateway runs, or in the store
         thread)."""

@@ -80,7 +80,7 @@ class Gateway:
         self.uplink = UplinkTask(settings, self.db, uplink, self.metrics)
         self.publisher = Publisher(settings.aggregation, settings.privacy,
                                    settings.publish.recent_max, settings.node_rate,
-                                   settings.plausibility)
+                                   settings.plausibility, self.registry.interval_of)
         held = self.publisher.load(self.store)
         self.replayed = self.publisher.replayed
         self.health.record_held(held)

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     zone TEXT NOT NULL,
     keys TEXT NOT NULL,          -- JSON {key_id: {"sealed": base64, "expires": t or null}}
     revoked INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    interval_s INTEGER           -- seconds between its readings (null: not known)
 );
 -- Append-only: rows land on the last pages, so a batch dirties few pages (an SD card wears
 -- out from writes). Uniqueness of (node_id, counter) is guaranteed by the replay windows,
@@ -98,6 +99,8 @@ class NodeRecord:
     revoked: bool
     # key id -> unix time after which the key is refused (a rotated-out key's grace period)
     expires: dict[int, int] = field(default_factory=dict)
+    # seconds between its readings as the fleet has it (None: not known): its rate cap
+    interval_s: int | None = None
 
     def live_keys(self, now: float) -> dict[int, bytes]:
         return {k: v for k, v in self.keys.items() if self.expires.get(k, now + 1) > now}
@@ -125,6 +128,9 @@ class Store(ReadingTables, OutboxTables):
         # a deleted or replaced row (a rotated key) is overwritten, not left in a free page
         self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
+        node_cols = {r[1] for r in self.db.execute("PRAGMA table_info(nodes)")}
+        if "interval_s" not in node_cols:  # a database from before the nodes' intervals
+            self.db.execute("ALTER TABLE nodes ADD COLUMN interval_s INTEGER")
         self._seal_plain_secrets()
 
     def close(self) -> None:
@@ -151,18 +157,21 @@ class Store(ReadingTables, OutboxTables):
     def upsert_node(self, node: NodeRecord) -> None:
         keys = self.keyring.dump(node.node_id, node.keys, node.expires)
         self.db.execute(
-            "INSERT INTO nodes (node_id, zone, keys, revoked, updated) VALUES (?,?,?,?,?) "
+            "INSERT INTO nodes (node_id, zone, keys, revoked, updated, interval_s) "
+            "VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(node_id) DO UPDATE SET zone=excluded.zone, keys=excluded.keys, "
-            "revoked=excluded.revoked, updated=excluded.updated",
-            (node.node_id, node.zone, keys, int(node.revoked), time.time()),
+            "revoked=excluded.revoked, updated=excluded.updated, interval_s=excluded.interval_s",
+            (node.node_id, node.zone, keys, int(node.revoked), time.time(), node.interval_s),
         )
 
     def nodes(self) -> list[NodeRecord]:
-        rows = self.db.execute("SELECT node_id, zone, keys, revoked FROM nodes").fetchall()
+        rows = self.db.execute(
+            "SELECT node_id, zone, keys, revoked, interval_s FROM nodes"
+        ).fetchall()
         out = []
-        for node_id, zone, column, revoked in rows:
+        for node_id, zone, column, revoked, interval_s in rows:
             keys, expires = self.keyring.load(node_id, column)
-            out.append(NodeRecord(node_id, zone, keys, bool(revoked), expires))
+            out.append(NodeRecord(node_id, zone, keys, bool(revoked), expires, interval_s))
         self.keyring.keep_only(set().union(*(KeyRing.sealed_texts(r[2]) for r in rows)))
         return out
 

@@ -24,6 +24,8 @@ from protocol.manifest import HARDWARE, RSA_BITS
 __all__ = [
     "FIELDS",
     "HARDWARE",
+    "INTERVAL_S_MAX",
+    "INTERVAL_S_MIN",
     "MAX_RELEASE_KEYS",
     "MAX_SENSORS",
     "MQTT_FIELDS",
@@ -113,6 +115,12 @@ FIELDS: tuple[tuple[str, Field], ...] = (
     ("release_keys", Field("keys", (), 0, MAX_RELEASE_KEYS,
                            doc='RSA-3072 release keys it trusts: `{"n": hex, "e": 65537}`')),
 )
+
+_INTERVAL = dict(FIELDS)["interval_s"]
+# ``interval_s`` as the fleet keeps it and syncs it to the node's gateway (its per-node rate
+# cap, docs/gateway.md): whole seconds within the node's own bounds
+INTERVAL_S_MIN = max(1, math.ceil(_INTERVAL.lo))
+INTERVAL_S_MAX = int(_INTERVAL.hi)
 
 
 def _is_int(v: object) -> bool:

@@ -195,11 +195,16 @@ class ClaimedNode:
     release_keys: tuple[dict[str, Any], ...] = ()
 
 
-def claim(base_url: str, code: str) -> ClaimedNode:
-    """Claim a node with a claim code (no login: the code is the credential)."""
+def claim(base_url: str, code: str, interval_s: int | None = None) -> ClaimedNode:
+    """Claim a node with a claim code (no login: the code is the credential). ``interval_s``:
+    the seconds between its readings as its node.json will have them, which the fleet keeps
+    and syncs to the node's gateway (its rate cap there)."""
+    body: dict[str, Any] = {"code": code.strip()}
+    if interval_s is not None:
+        body["interval_s"] = interval_s
     with FleetClient(base_url, timeout=20) as fleet:
         try:
-            r = fleet.call("POST", "/claim", "claim", json={"code": code.strip()})
+            r = fleet.call("POST", "/claim", "claim", json=body)
         except FleetApiError as exc:
             if exc.status_code == 403:
                 raise FleetApiError("the fleet refused the claim code: unknown, already used or "

@@ -167,9 +167,12 @@ def claim_node(
     code: str,
     box: SecretBox,
     node_id_prefix: str,
+    interval_s: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Node, int, bytes]:
-    """Create the node the code was made for; return it with its key id and 32-byte secret."""
+    """Create the node the code was made for; return it with its key id and 32-byte secret.
+    ``interval_s``: the node's measuring interval as the technician configured it (validated
+    by the request model), synced to its gateway for the node's rate cap."""
     now = now or utcnow()
     canonical = security.normalise_claim_code(code)
     row = None
@@ -200,6 +203,7 @@ def claim_node(
         gateway_id=row.gateway_id,
         profile_id=row.profile_id,
         installed_on=now.date(),
+        interval_s=interval_s,
         claim_code_id=row.id,
         created_at=now,
         updated_at=now,

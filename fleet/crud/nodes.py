@@ -114,15 +114,17 @@ def update_node(session: Session, *, node_id: str, data: NodeUpdate, actor: str)
         profile_id=changes.get("profile_id", node.profile_id),
         gateway_id=changes.get("gateway_id"),
     )
-    for clearable in ("active_until", "gateway_id"):
-        # an explicit null clears the end date or unassigns the gateway
+    for clearable in ("active_until", "gateway_id", "interval_s"):
+        # an explicit null clears the end date, unassigns the gateway or forgets the interval
         if clearable in data.model_fields_set and getattr(data, clearable) is None:
             changes[clearable] = None
     for key, value in changes.items():
         setattr(node, key, value)
     node.updated_at = utcnow()
     session.add(node)
-    if node.gateway_id != before["gateway_id"] or node.zone_id != before["zone_id"]:
+    moved = node.gateway_id != before["gateway_id"] or node.zone_id != before["zone_id"]
+    # the interval sets the node's rate cap at its gateway, which learns it by sync
+    if moved or node.interval_s != before["interval_s"]:
         note_node_change(
             session,
             node_id=node_id,

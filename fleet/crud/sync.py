@@ -179,6 +179,8 @@ def sync_page(
             blob = seal_for_gateway(gateway.x25519_public_key, secret, node_id, k.key_id)
             expires = int(k.expires_at.timestamp()) if k.expires_at else None
             sealed.append(SyncKey(key_id=k.key_id, expires_at=expires, sealed=sealed_to_text(blob)))
-        out.append(SyncNode(node_id=node_id, zone_id=node.zone_id, keys=sealed))
+        out.append(
+            SyncNode(node_id=node_id, zone_id=node.zone_id, keys=sealed, interval_s=node.interval_s)
+        )
     privacy = SyncPrivacy(zone_epsilon=zone_shares(session, gateway.id, budget))
     return SyncResponse(cursor=new_cursor, more=more, reset=reset, nodes=out, privacy=privacy)

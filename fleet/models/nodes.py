@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Strict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from fleet.models.common import SLUG_PATTERN, utcnow
+from protocol.node_config import INTERVAL_S_MAX, INTERVAL_S_MIN
 
 __all__ = [
     "ClaimCode",
@@ -18,6 +20,7 @@ __all__ = [
     "ClaimRequest",
     "ClaimResponse",
     "Connectivity",
+    "IntervalS",
     "KeyRotated",
     "Node",
     "NodeBase",
@@ -30,6 +33,13 @@ __all__ = [
 
 NodeStatus = Literal["active", "revoked"]
 Connectivity = Literal["online", "offline", "never_seen"]
+# the node's measuring interval (node.json ``interval_s``) in whole seconds, as a request gives
+# it: a JSON integer (not 60.5, not true), within the node's own bounds
+IntervalS = Annotated[int, Strict()]
+_INTERVAL_DOC = (
+    f"seconds between the node's readings ({INTERVAL_S_MIN} to {INTERVAL_S_MAX}), as its "
+    "node.json has them; its gateway caps the node's readings per window from it"
+)
 
 
 class NodeBase(SQLModel):
@@ -40,6 +50,9 @@ class NodeBase(SQLModel):
     profile_id: str = Field(foreign_key="profile.id", max_length=32, index=True)
     installed_on: date
     active_until: date | None = None
+    # null: not known (a node claimed before the fleet kept it); its gateway then assumes
+    # its configured fallback (docs/gateway.md, "A node's weight")
+    interval_s: int | None = Field(default=None, ge=INTERVAL_S_MIN, le=INTERVAL_S_MAX)
 
 
 class NodeUpdate(SQLModel):
@@ -53,6 +66,9 @@ class NodeUpdate(SQLModel):
     )
     installed_on: date | None = None
     active_until: date | None = None
+    interval_s: IntervalS | None = Field(
+        default=None, ge=INTERVAL_S_MIN, le=INTERVAL_S_MAX, description=_INTERVAL_DOC
+    )
 
 
 class Node(NodeBase, table=True):
@@ -132,6 +148,7 @@ class ClaimCodePublic(SQLModel):
     gateway_id: str | None
     profile_id: str
     release_keys: list[ReleaseKeyEntry] = Field(default_factory=list)
+    interval_s: int | None = Field(default=None, description="as the claim gave it, kept")
     node_id: str | None
     created_at: datetime
     expires_at: datetime
@@ -145,6 +162,10 @@ class ClaimCodeCreated(ClaimCodePublic):
 
 class ClaimRequest(SQLModel):
     code: str = Field(min_length=20, max_length=40)
+    # optional: a CLI older than the field claims without it (the node's interval unknown)
+    interval_s: IntervalS | None = Field(
+        default=None, ge=INTERVAL_S_MIN, le=INTERVAL_S_MAX, description=_INTERVAL_DOC
+    )
 
 
 class ReleaseKeyEntry(SQLModel):
@@ -166,3 +187,4 @@ class ClaimResponse(SQLModel):
     gateway_id: str | None
     profile_id: str
     release_keys: list[ReleaseKeyEntry] = Field(default_factory=list)
+    interval_s: int | None = Field(default=None, description="as the claim gave it, kept")

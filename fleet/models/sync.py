@@ -22,6 +22,11 @@ class SyncNode(BaseModel):
     revoked: bool = False
     zone_id: str | None = None
     keys: list[SyncKey] = Field(default_factory=list)
+    interval_s: int | None = Field(
+        default=None,
+        description="seconds between the node's readings, as provisioned (null: not known); "
+        "the gateway caps the node's readings per window from it",
+    )
 
 
 class SyncPrivacy(BaseModel):

@@ -34,6 +34,10 @@ class NodePublic(BaseModel):
     profile_id: str
     installed_on: date
     active_until: date | None
+    interval_s: int | None = Field(
+        description="seconds between the node's readings (null: not known); its gateway's rate "
+        "cap for the node follows from it"
+    )
     created_at: datetime
     updated_at: datetime
     revoked_at: datetime | None

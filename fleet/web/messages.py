@@ -122,6 +122,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "installed_month": ("Installé en (mois)", "Installed in (month)"),
     "active_until_month": ("Actif jusqu'en (mois)", "Active until (month)"),
     "no_end_date": ("sans date de fin", "no end date"),
+    "interval": ("Intervalle de mesure", "Measuring interval"),
+    "interval_s": ("{n} s", "{n} s"),
+    "interval_unknown": (
+        "inconnu (la passerelle applique son intervalle par défaut)",
+        "not known (the gateway applies its fallback interval)",
+    ),
     "revoked_at": ("Révoqué le", "Revoked on"),
     "latest_health": ("Dernier état", "Latest health"),
     "rssi": ("Signal radio (RSSI)", "Radio signal (RSSI)"),

@@ -74,6 +74,7 @@ def test_revoked_node_secret_is_gone_from_next_sync(world: World) -> None:
         "revoked": True,
         "zone_id": world.zone,
         "keys": [],
+        "interval_s": None,
     }
     full = world.gw_a.sync(world.client, cursor=0).json()["nodes"]
     assert full[0]["keys"] == []
@@ -89,7 +90,14 @@ def test_node_moved_to_another_gateway_is_removed_from_the_first(world: World) -
     assert r.status_code == 200, r.text
     removed = world.gw_a.sync(world.client, cursor=cursor_a).json()["nodes"]
     assert removed == [
-        {"node_id": a["node_id"], "removed": True, "revoked": False, "zone_id": None, "keys": []}
+        {
+            "node_id": a["node_id"],
+            "removed": True,
+            "revoked": False,
+            "zone_id": None,
+            "keys": [],
+            "interval_s": None,
+        }
     ]
     [gained] = world.gw_b.sync(world.client).json()["nodes"]
     assert world.gw_b.open_secret(gained["keys"][0]["sealed"], a["node_id"], 1).hex() == a["secret"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
 from fleet.core.db import make_engine
 from fleet.migrations import (
@@ -20,7 +19,6 @@ from fleet.migrations import (
     include_object,
     upgrade,
 )
-from fleet.models import Node
 from tests.fleet.conftest import drop_pg_database, fresh_database
 
 
@@ -157,6 +155,19 @@ def test_zone_boundary_migration_0004_adds_the_column_and_removes_it_going_down(
     upgrade(empty_url)
     assert "boundary" in _columns(empty_url, "zone")
 
+_NODE_ROWS = (
+    "INSERT INTO zone (id, name, description, created_at) "
+    "VALUES ('centre', 'Centre', '', '2026-01-01 00:00:00')",
+    "INSERT INTO profile (id, name, measures, purpose, legal_basis, operator_name, contact, "
+    "personal_data, personal_data_processing, retention, created_at) VALUES ('air', 'Air', "
+    "'[]', 'p', 'l', 'o', 'c', false, '', 'r', '2026-01-01 00:00:00')",
+    "INSERT INTO node (id, label, zone_id, profile_id, installed_on, status, created_at, "
+    "updated_at) VALUES ('ang-0001', '', 'centre', 'air', '2026-01-01', 'active', "
+    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    "INSERT INTO node_key (node_id, key_id, secret_enc, created_at) "
+    "VALUES ('ang-0001', 1, :secret, '2026-01-01 00:00:00')",
+)
+
 
 def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_health(
     empty_url: str,
@@ -174,10 +185,8 @@ def test_node_hw_migration_0003_goes_up_from_0002_and_back_down_keeping_the_heal
                 "contact, personal_data, personal_data_processing, retention, created_at) "
                 "VALUES ('air', 'Air', '[]', 'p', 'l', 'o', 'c', false, '', 'r', "
                 "'2026-01-01 00:00:00')"))
-        with Session(engine) as session:  # a node with its health, reported before 0003
-            session.add(Node(id="ang-0001", zone_id="centre", profile_id="air",
-                             installed_on=date(2026, 1, 1)))
-            session.commit()
+        with engine.begin() as conn:  # raw: today's Node model has 0008's interval_s
+            conn.execute(text(_NODE_ROWS[2]))
         with engine.begin() as conn:  # raw: the model has the column 0003 adds
             conn.execute(text(
                 "INSERT INTO node_health (node_id, gateway_id, last_seen, fw, slot, boot, "
@@ -206,3 +215,33 @@ def test_login_throttle_migration_0006_goes_up_from_0005_and_back_down(empty_url
     downgrade(empty_url, "0005")
     assert "login_throttle" not in _tables(empty_url)
     assert current_revision(empty_url) == "0005"
+
+
+
+def test_node_interval_migration_0008_adds_the_column_and_goes_down_keeping_nodes_and_keys(
+    empty_url: str,
+) -> None:
+    upgrade(empty_url, "0007")
+    assert "interval_s" not in _columns(empty_url, "node")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:  # raw: today's Node model has 0008's column
+            for sql in _NODE_ROWS:
+                conn.execute(text(sql), {"secret": b"sealed"})
+        upgrade(empty_url, "0008")
+        assert "interval_s" in _columns(empty_url, "node")
+        with engine.begin() as conn:  # a node claimed before: its interval is not known
+            assert conn.execute(text("SELECT interval_s FROM node")).all() == [(None,)]
+            conn.execute(text("UPDATE node SET interval_s = 60"))
+        downgrade(empty_url, "0007")
+        assert current_revision(empty_url) == "0007"
+        assert "interval_s" not in _columns(empty_url, "node")
+        with engine.connect() as conn:  # the node and its key survive the way down
+            assert conn.execute(text("SELECT id FROM node")).all() == [("ang-0001",)]
+            assert conn.execute(text("SELECT node_id, key_id FROM node_key")).all() == [
+                ("ang-0001", 1)
+            ]
+        upgrade(empty_url)
+        assert current_revision(empty_url) == head_revision()
+    finally:
+        engine.dispose()

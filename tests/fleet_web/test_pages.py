@@ -260,3 +260,18 @@ def test_unknown_device_is_a_404_page_in_the_visitors_language(browse: Browse) -
     assert "Ce capteur n&#39;existe pas." in r.text
     r = b.client.get("/dashboard/devices/ang-9999?lang=en")
     assert "This device does not exist." in r.text
+
+
+def test_the_device_page_shows_the_nodes_interval_or_that_it_is_not_known(
+    territory: Territory, browse: Browse, client: TestClient
+) -> None:
+    b = browse("viewer")
+    node = territory.online[0]
+    assert (
+        "inconnu (la passerelle applique son intervalle par défaut)"
+        in b.client.get(f"/dashboard/devices/{node}").text
+    )
+    r = client.patch(f"{API}/nodes/{node}", json={"interval_s": 300}, headers=territory.admin)
+    assert r.status_code == 200, r.text
+    page = b.client.get(f"/dashboard/devices/{node}").text
+    assert re.search(r"<dt>Intervalle de mesure</dt><dd>300 s</dd>", page)

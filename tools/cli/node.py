@@ -66,8 +66,10 @@ def provision(  # noqa: PLR0917 - a typer command: one parameter per option
                     ] = None,
     sensors: Annotated[Path | None, typer.Option(help="JSON list of sensor specs, for a "
                                                  "custom wiring")] = None,
-    interval: Annotated[float, typer.Option(min=5, max=86400,
-                                            help="seconds between readings")] = 60.0,
+    interval: Annotated[int, typer.Option(min=5, max=86400,
+                                          help="seconds between readings (whole seconds; the "
+                                          "fleet keeps it and the node's gateway caps its "
+                                          "readings from it)")] = 60,
     out_file: Annotated[Path | None, typer.Option("--out", help="provisioning file to write "
                                                   "(default nodes/<node id>.json)")] = None,
     show_secret: Annotated[bool, typer.Option(help="also print the node's secret")] = False,

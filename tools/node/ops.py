@@ -76,7 +76,7 @@ def _task(progress: Progress, what: str, total: float | None, note: str = "") ->
 
 
 def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wifi_ssid: str,
-              wifi_key: str, kind: str | None, sensors_file: Path | None, interval_s: float,
+              wifi_key: str, kind: str | None, sensors_file: Path | None, interval_s: int,
               out: Path | None, hw: str = "esp32") -> tuple[Path, dict[str, Any]]:
     """Check everything local first (a claim code is spent by the claim), claim, write."""
     claim_code = claim_code_from(code)
@@ -103,7 +103,8 @@ def provision(*, code: str, fleet: str, gateway_host: str, gateway_port: int, wi
     # the same checks as after the claim, on a stand-in node: fail before spending the code
     make(ClaimedNode("ang-0000", 1, bytes(32), "zone", None, kind))
     with err.status("claiming the node with the fleet..."):
-        claimed = claim(fleet.rstrip("/"), claim_code)
+        # the interval goes with the claim: the node's gateway caps its readings from it
+        claimed = claim(fleet.rstrip("/"), claim_code, interval_s)
     doc = make(claimed)
     path = out or Path("nodes") / f"{claimed.node_id}.json"
     write_private(path, json.dumps(doc, indent=1).encode() + b"\n")

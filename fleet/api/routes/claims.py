@@ -129,7 +129,11 @@ def claim(
     for attempt in range(3):
         try:
             node, key_id, secret = crud.claim_node(
-                session, code=body.code, box=box, node_id_prefix=settings.node_id_prefix
+                session,
+                code=body.code,
+                box=box,
+                node_id_prefix=settings.node_id_prefix,
+                interval_s=body.interval_s,
             )
             keys = node_release_keys(session)
             session.commit()
@@ -149,4 +153,5 @@ def claim(
         gateway_id=node.gateway_id,
         profile_id=node.profile_id,
         release_keys=[ReleaseKeyEntry(n=format(n, "x"), e=e) for n, e in keys],
+        interval_s=node.interval_s,
     )

@@ -44,6 +44,7 @@ def to_public(
         profile_id=node.profile_id,
         installed_on=node.installed_on,
         active_until=node.active_until,
+        interval_s=node.interval_s,
         created_at=node.created_at,
         updated_at=node.updated_at,
         revoked_at=node.revoked_at,

@@ -2,7 +2,7 @@
 ``fill_alert_pct``, "needs watering" at or below ``soil_alert_pct`` (issue #14).
 
 Revision ID: 0009
-Revises: 0007 (to become 0008 when the 0008 migration being written elsewhere is merged)
+Revises: 0008
 Create Date: 2026-12-22 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
