@@ -26,8 +26,10 @@ from fleet.web import (
     routes_map,
     routes_ops,
     routes_public,
+    routes_questions,
     routes_registry,
     routes_rollouts,
+    routes_trust,
 )
 from fleet.web.auth import LoginRequired, browser_principal, csrf_of, login_url
 from fleet.web.common import install_caches, translator
@@ -38,6 +40,8 @@ __all__ = ["include_web"]
 ROUTERS = (
     routes_public.router,
     routes_map.router,
+    routes_trust.router,
+    routes_questions.router,
     routes_login.router,
     routes_devices.router,
     routes_ops.router,

@@ -7,6 +7,7 @@ from fleet.web.messages_admin import ADMIN_MESSAGES
 from fleet.web.messages_claims import CLAIM_MESSAGES
 from fleet.web.messages_map import MAP_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
+from fleet.web.messages_trust import TRUST_MESSAGES
 
 __all__ = ["MESSAGES"]
 
@@ -410,3 +411,4 @@ MESSAGES.update(CLAIM_MESSAGES)
 MESSAGES.update(ADMIN_MESSAGES)
 MESSAGES.update(ACCOUNT_MESSAGES)
 MESSAGES.update(MAP_MESSAGES)
+MESSAGES.update(TRUST_MESSAGES)
