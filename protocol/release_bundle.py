@@ -1,5 +1,7 @@
 """Release bundle files (docs/ota-rollouts.md): a plain ``.tar`` holding ``manifest`` (the
-signed manifest; ``manifest.body`` before signing) and ``files/<path>`` for every file.
+signed manifest; ``manifest.body`` before signing), ``files/<path>`` for every file and, when
+the release manager wrote one, ``notes.txt``: the plain-language changelog the fleet's public
+release log shows. The notes are not signed (a node never reads them): the hashes are.
 
 Pure functions of bytes, shared by the release tool (build, sign) and the fleet (upload).
 Reading is bounded before anything is parsed: the archive's size, its member count, each
@@ -30,9 +32,12 @@ from protocol.manifest import (
 __all__ = [
     "BODY_NAME",
     "MAX_BUNDLE_BYTES",
+    "MAX_NOTES_CHARS",
+    "NOTES_NAME",
     "SIGNED_NAME",
     "Bundle",
     "VerifiedBundle",
+    "notes_problem",
     "pack",
     "unpack",
     "verify_bundle",
@@ -40,9 +45,13 @@ __all__ = [
 
 SIGNED_NAME = "manifest"
 BODY_NAME = "manifest.body"
+NOTES_NAME = "notes.txt"
 FILES_PREFIX = "files/"
-# the files (MAX_TOTAL_BYTES), the manifest, and tar's 512-byte blocks around each member
-MAX_BUNDLE_BYTES = 512 * 1024 + (MAX_FILES + 2) * 1024 + MAX_MANIFEST_BYTES
+MAX_NOTES_CHARS = 4000  # a changelog in plain words, not a document
+MAX_NOTES_BYTES = 4 * MAX_NOTES_CHARS  # UTF-8
+# the files (MAX_TOTAL_BYTES), the manifest, the notes, and tar's 512-byte blocks around
+# each member
+MAX_BUNDLE_BYTES = 512 * 1024 + (MAX_FILES + 3) * 1024 + MAX_MANIFEST_BYTES + MAX_NOTES_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,7 @@ class Bundle:
     manifest: bytes | None  # signed manifest, None when the bundle is unsigned
     body: bytes | None  # unsigned BODY (before signing)
     files: Mapping[str, bytes]
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +69,28 @@ class VerifiedBundle:
     manifest: Manifest
     signed: bytes
     files: Mapping[str, bytes]
+    notes: str | None = None
+
+
+def notes_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a release's notes, or None: bounded, printable text (line
+    breaks and tabs allowed), shown as text wherever it appears."""
+    if not text.strip():
+        return "the notes are empty"
+    if len(text) > MAX_NOTES_CHARS:
+        return f"the notes hold {len(text)} characters (at most {MAX_NOTES_CHARS})"
+    bad = next((c for c in text if (c < " " and c not in "\n\t") or c == "\x7f"), None)
+    if bad is not None:
+        return f"the notes hold a control character (U+{ord(bad):04X})"
+    return None
 
 
 def pack(
-    *, files: Mapping[str, bytes], manifest: bytes | None = None, body: bytes | None = None
+    *,
+    files: Mapping[str, bytes],
+    manifest: bytes | None = None,
+    body: bytes | None = None,
+    notes: str | None = None,
 ) -> bytes:
     """The ``.tar`` of a bundle, deterministic (sorted members, fixed owners and times)."""
     out = io.BytesIO()
@@ -72,6 +100,8 @@ def pack(
             members.append((SIGNED_NAME, manifest))
         if body is not None:
             members.append((BODY_NAME, body))
+        if notes is not None:
+            members.append((NOTES_NAME, notes.encode()))
         members += [(FILES_PREFIX + p, files[p]) for p in sorted(files)]
         for name, data in members:
             info = tarfile.TarInfo(name)
@@ -83,6 +113,8 @@ def pack(
 
 
 def _member_limit(name: str) -> int:
+    if name == NOTES_NAME:
+        return MAX_NOTES_BYTES
     return MAX_MANIFEST_BYTES if name in (SIGNED_NAME, BODY_NAME) else MAX_FILE_BYTES
 
 
@@ -94,8 +126,8 @@ def unpack(data: bytes) -> Bundle | Refusal:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
             for count, info in enumerate(tar, start=1):
-                if count > MAX_FILES + 2:
-                    return Refusal("malformed", f"more than {MAX_FILES + 2} members")
+                if count > MAX_FILES + 3:
+                    return Refusal("malformed", f"more than {MAX_FILES + 3} members")
                 problem = _member_problem(info, found)
                 if problem:
                     return Refusal("malformed", problem)
@@ -110,7 +142,16 @@ def unpack(data: bytes) -> Bundle | Refusal:
     files = {n[len(FILES_PREFIX) :]: d for n, d in found.items() if n.startswith(FILES_PREFIX)}
     if not files:
         return Refusal("malformed", "the bundle holds no files/")
-    return Bundle(found.get(SIGNED_NAME), found.get(BODY_NAME), files)
+    notes: str | None = None
+    if NOTES_NAME in found:
+        try:
+            notes = found[NOTES_NAME].decode()
+        except UnicodeDecodeError:
+            return Refusal("malformed", f"{NOTES_NAME}: not UTF-8 text")
+        wrong = notes_problem(notes)
+        if wrong:
+            return Refusal("malformed", f"{NOTES_NAME}: {wrong}")
+    return Bundle(found.get(SIGNED_NAME), found.get(BODY_NAME), files, notes)
 
 
 def _member_problem(info: tarfile.TarInfo, found: Mapping[str, bytes]) -> str:
@@ -119,7 +160,7 @@ def _member_problem(info: tarfile.TarInfo, found: Mapping[str, bytes]) -> str:
         return f"{name}: only regular files are allowed (no links, devices, directories)"
     if name.startswith("/") or ".." in name.split("/") or "\\" in name:
         return f"{name}: path outside the bundle"
-    if name not in (SIGNED_NAME, BODY_NAME) and not name.startswith(FILES_PREFIX):
+    if name not in (SIGNED_NAME, BODY_NAME, NOTES_NAME) and not name.startswith(FILES_PREFIX):
         return f"{name}: unexpected member"
     if name in found:
         return f"{name}: appears twice"
@@ -148,4 +189,4 @@ def verify_bundle(data: bytes, keys: Mapping[str, rsa.RSAPublicKey]) -> Verified
         content = bundle.files[path]
         if len(content) != entry.size or hashlib.sha256(content).hexdigest() != entry.sha256:
             return Refusal("bad_hash", f"{path} does not match its manifest entry")
-    return VerifiedBundle(manifest, bundle.manifest, dict(bundle.files))
+    return VerifiedBundle(manifest, bundle.manifest, dict(bundle.files), bundle.notes)

@@ -6,6 +6,7 @@ fleet keeps nothing of a refused bundle."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import signal
@@ -532,3 +533,52 @@ def test_every_release_and_rollout_command_has_an_example_in_its_help(
 ) -> None:
     text = ok(run(*command, "--help"))
     assert f"Example: territoire {' '.join(command)}" in text
+
+
+def _release_log(fleet: LocalFleet) -> dict[str, dict[str, object]]:
+    data = httpx.get(f"{fleet.url}/api/v1/public/releases").json()["data"]  # no login
+    return {str(r["version"]): r for r in data}
+
+
+def test_release_notes_from_build_or_publish_reach_the_public_release_log(
+    signed: Path, work: Path, fleet: LocalFleet
+) -> None:
+    """--notes-file at build time travels in the bundle (sign keeps it); --notes at publish
+    replaces it; the public log shows the notes and the hash of the very bundle file."""
+    key = ("--key", work / "release.pem", "--passphrase-file", work / "pass")
+    notes_file = work / "notes.txt"
+    notes_file.write_text("Le capteur de bruit mesure mieux.\r\n<b>Pas de HTML</b>\n")
+    first = work / "fw-1.5.0.tar"
+    common = ("release", "build", "--hw", "emu-x64", "--expires-days", "30")
+    ok(run(*common, "--version", "1.5.0", "--out", first, "--notes-file", notes_file))
+    content = unpack(first.read_bytes())
+    assert isinstance(content, Bundle)
+    assert content.notes == "Le capteur de bruit mesure mieux.\n<b>Pas de HTML</b>"
+    ok(run("release", "sign", first, *key))
+    assert getattr(unpack(first.read_bytes()), "notes", None) == content.notes, "sign keeps it"
+    ok(run("release", "publish", first, fleet=fleet))
+    logged = _release_log(fleet)["1.5.0"]
+    assert logged["notes"] == content.notes
+    assert logged["bundle_sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
+    page = httpx.get(f"{fleet.url}/releases?lang=en").text
+    assert "&lt;b&gt;Pas de HTML&lt;/b&gt;" in page
+    assert str(logged["bundle_sha256"]) in page
+
+    second = work / "fw-1.5.1.tar"
+    ok(run(*common, "--version", "1.5.1", "--out", second))
+    ok(run("release", "sign", second, *key))
+    on_disk = second.read_bytes()
+    ok(run("release", "publish", second, "--notes", "Corrige un oubli.", fleet=fleet))
+    assert second.read_bytes() == on_disk, "the bundle file is left as it is"
+    assert _release_log(fleet)["1.5.1"]["notes"] == "Corrige un oubli."
+
+
+def test_bad_release_notes_are_refused_before_building(work: Path) -> None:
+    out = work / "never.tar"
+    common = ("release", "build", "--hw", "emu-x64", "--version", "1.9.0", "--out", out)
+    (work / "long.txt").write_text("x" * 4001)
+    refused(run(*common, "--notes", "a", "--notes-file", work / "long.txt"), 2, "not both")
+    refused(run(*common, "--notes-file", work / "long.txt"), 2, "at most 4000")
+    refused(run(*common, "--notes", "bell\a"), 2, "control character")
+    refused(run(*common, "--notes-file", work / "missing.txt"), 2, "cannot read --notes-file")
+    assert not out.exists()

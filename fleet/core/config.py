@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(default=900, ge=1)
     # reverse proxies whose X-Forwarded-For is believed (IP addresses or CIDR networks)
     trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+    # residents' questions about a sensor (no account): per client address, at most this many
+    # in the window; counted in the login throttle's table (docs/dashboard.md, "Questions")
+    questions_per_address_max: int = Field(default=5, ge=1, le=1000)
+    questions_window_s: int = Field(default=3600, ge=60)
 
     # housekeeping
     ingest_batch_retention_s: int = Field(default=30 * 86400, ge=3600)

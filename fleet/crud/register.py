@@ -31,6 +31,8 @@ __all__ = [
     "day_keys",
     "local_day",
     "month_of",
+    "node_of_pseudonym",
+    "register_keys",
     "register_page",
     "register_view",
 ]
@@ -75,6 +77,15 @@ def day_keys(session: Session, box: SecretBox, *, today: str, keep_days: int) ->
     return [DayKey(r.day, box.open(r.key_enc, _aad(r.day))) for r in rows]
 
 
+def node_of_pseudonym(ids: list[str], keys: list[DayKey], lookup: str) -> str | None:
+    """The node among ``ids`` whose pseudonym of a kept day is ``lookup``, or None."""
+    for k in keys:
+        for i in ids:
+            if pseudonym(i, k) == lookup:
+                return i
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RegisterView:
     entries: list[RegisterEntry]
@@ -109,8 +120,8 @@ def register_view(
         q = q.where(Node.zone_id == zone_id)
     ids = list(session.exec(q))
     if lookup is not None:
-        named = {pseudonym(i, k): i for k in keys for i in ids}
-        ordered = [(lookup, named[lookup])] if lookup in named else []
+        found = node_of_pseudonym(ids, keys, lookup)
+        ordered = [(lookup, found)] if found is not None else []
     else:
         ordered = sorted((pseudonym(i, keys[0]), i) for i in ids)
     page = ordered[offset : offset + limit]
@@ -153,6 +164,18 @@ def register_view(
     return RegisterView(out, len(ordered))
 
 
+def register_keys(
+    session: Session, settings: Settings, box: SecretBox, *, now: float
+) -> list[DayKey]:
+    """The day keys of the register at ``now``: today's first, then the kept ones."""
+    return day_keys(
+        session,
+        box,
+        today=local_day(now, settings.register_timezone),
+        keep_days=settings.pseudonym_keep_days,
+    )
+
+
 def register_page(
     session: Session,
     settings: Settings,
@@ -165,12 +188,7 @@ def register_page(
 ) -> RegisterView:
     """The register as the API and the public page show it, today."""
     now = time.time()
-    keys = day_keys(
-        session,
-        box,
-        today=local_day(now, settings.register_timezone),
-        keep_days=settings.pseudonym_keep_days,
-    )
+    keys = register_keys(session, settings, box, now=now)
     return register_view(
         session,
         keys=keys,

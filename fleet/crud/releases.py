@@ -7,6 +7,8 @@ file's size and SHA-256) and refused whole otherwise: nothing of a refused bundl
 
 from __future__ import annotations
 
+import hashlib
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
@@ -139,6 +141,8 @@ def add_release(session: Session, *, data: bytes, now: int, actor: str) -> Relea
         file_count=len(m.files),
         total_bytes=m.total_bytes,
         created_by=actor,
+        notes=verified.notes,
+        bundle_sha256=hashlib.sha256(data).hexdigest(),
     )
     session.add(row)
     try:

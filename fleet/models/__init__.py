@@ -51,6 +51,7 @@ from fleet.models.ota import (
     RolloutMember,
 )
 from fleet.models.privacy import CellRefusal, PseudonymDayKey, ZonePrivacyDay
+from fleet.models.questions import Question, QuestionPublic
 from fleet.models.registry import (
     Profile,
     ProfileCreate,
@@ -117,6 +118,8 @@ __all__ = [
     "ProfilePublic",
     "ProfileUpdate",
     "PseudonymDayKey",
+    "Question",
+    "QuestionPublic",
     "RegisterEntry",
     "Release",
     "ReleaseFile",

@@ -52,6 +52,10 @@ class Release(SQLModel, table=True):
     total_bytes: int
     created_at: datetime = Field(default_factory=utcnow)
     created_by: str = Field(max_length=80)
+    # the changelog the release manager wrote (bundle's notes.txt), shown as text on the public
+    # release log; bounded by protocol.release_bundle.MAX_NOTES_CHARS
+    notes: str | None = Field(default=None, sa_type=Text)
+    bundle_sha256: str | None = Field(default=None, max_length=64)  # of the uploaded .tar
 
 
 class ReleaseFile(SQLModel, table=True):

@@ -73,6 +73,8 @@ class ReleasePublic(BaseModel):
     total_bytes: int
     created_at: datetime
     created_by: str
+    notes: str | None = None
+    bundle_sha256: str | None = None
 
 
 class TargetIn(BaseModel):

@@ -27,8 +27,10 @@ from fleet.web import (
     routes_map,
     routes_ops,
     routes_public,
+    routes_questions,
     routes_registry,
     routes_rollouts,
+    routes_trust,
 )
 from fleet.web.auth import LoginRequired, browser_principal, csrf_of, login_url
 from fleet.web.common import install_caches, translator
@@ -40,6 +42,8 @@ ROUTERS = (
     routes_public.router,
     routes_map.router,
     routes_indices.router,
+    routes_trust.router,
+    routes_questions.router,
     routes_login.router,
     routes_devices.router,
     routes_ops.router,

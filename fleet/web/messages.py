@@ -8,6 +8,7 @@ from fleet.web.messages_claims import CLAIM_MESSAGES
 from fleet.web.messages_indices import INDEX_MESSAGES
 from fleet.web.messages_map import MAP_MESSAGES
 from fleet.web.messages_ota import OTA_MESSAGES
+from fleet.web.messages_trust import TRUST_MESSAGES
 
 __all__ = ["MESSAGES"]
 
@@ -418,3 +419,4 @@ MESSAGES.update(ADMIN_MESSAGES)
 MESSAGES.update(ACCOUNT_MESSAGES)
 MESSAGES.update(MAP_MESSAGES)
 MESSAGES.update(INDEX_MESSAGES)
+MESSAGES.update(TRUST_MESSAGES)

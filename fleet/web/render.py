@@ -52,12 +52,16 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _LANG_COOKIE_MAX_AGE = 365 * 86400
-_OPERATOR_PAGES = ("/dashboard/audit", "/dashboard/claim-codes", "/dashboard/tokens")
+_OPERATOR_PAGES = (
+    "/dashboard/audit", "/dashboard/claim-codes", "/dashboard/tokens", "/dashboard/questions"
+)
 PUBLIC_NAV = (
     ("/map", "nav_map"),
     ("/indices", "nav_indices"),
     ("/register", "nav_register"),
     ("/open-data", "nav_open_data"),
+    ("/privacy-report", "trust_nav_privacy"),
+    ("/releases", "trust_nav_releases"),
 )
 DASHBOARD_NAV = (
     ("/dashboard", "nav_overview"),
@@ -65,6 +69,7 @@ DASHBOARD_NAV = (
     ("/dashboard/gateways", "nav_gateways"),
     ("/dashboard/alerts", "nav_alerts"),
     ("/dashboard/rollouts", "nav_rollouts"),
+    ("/dashboard/questions", "qa_nav_questions"),
     ("/dashboard/claim-codes", "nav_claim_codes"),
     ("/dashboard/zones", "nav_zones"),
     ("/dashboard/profiles", "nav_profiles"),

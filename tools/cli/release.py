@@ -26,6 +26,7 @@ from tools.release.manage import (
     keygen,
     load_private_key,
     publish,
+    read_notes,
     register_key,
     sign,
 )
@@ -48,6 +49,13 @@ TokenOpt = Annotated[
 PassFileOpt = Annotated[
     Path | None,
     typer.Option(help=f"file holding the key's passphrase (else ${PASSPHRASE_ENV}, else a prompt)"),
+]
+NotesOpt = Annotated[
+    str | None,
+    typer.Option("--notes", help="the release's changelog in plain words (shown publicly)"),
+]
+NotesFileOpt = Annotated[
+    Path | None, typer.Option("--notes-file", help="a UTF-8 file holding the changelog")
 ]
 
 
@@ -83,7 +91,7 @@ def keygen_cmd(
 
 
 @release_app.command("build")
-def build_cmd(
+def build_cmd(  # noqa: PLR0917 - a typer command: one parameter per option
     hw: Annotated[str, typer.Option("--hw", help=f"hardware target: {', '.join(ARCH)}")],
     version: Annotated[str, typer.Option(help="MAJOR.MINOR.PATCH")],
     out_path: Annotated[Path, typer.Option("--out", help="bundle file to write (.tar)")],
@@ -100,8 +108,13 @@ def build_cmd(
         ),
     ] = FIRMWARE_DIR,
     force: Annotated[bool, typer.Option(help="replace an existing --out bundle")] = False,
+    notes: NotesOpt = None,
+    notes_file: NotesFileOpt = None,
 ) -> None:
     """Compile a firmware tree with mpy-cross into an unsigned release bundle.
+
+    --notes (or --notes-file) is the changelog in plain words, carried in the bundle and shown
+    on the fleet's public release log (at most 4000 characters; shown as text, never HTML).
 
     esp32 compiles with mpy-cross -march=xtensawin, emu-x64 (the emulated board) with -march=x64.
     Prints the tree and every file built; refuses an existing --out unless --force.
@@ -109,6 +122,7 @@ def build_cmd(
     Example: territoire release build --hw esp32 --version 1.4.0 --out fw-1.4.0-esp32.tar
     """
     with errors():
+        text = read_notes(notes, notes_file)
         built = build(
             hardware=hw,
             version=version,
@@ -118,6 +132,7 @@ def build_cmd(
             now=int(time.time()),
             root=source,
             force=force,
+            notes=text,
         )
     out.print(f"source: {built.source}", highlight=False, soft_wrap=True)
     for path, size in built.sizes:
@@ -154,13 +169,17 @@ def publish_cmd(
     bundle_path: Annotated[Path, typer.Argument(help="signed bundle")],
     fleet: FleetOpt,
     token: TokenOpt,
+    notes: NotesOpt = None,
+    notes_file: NotesFileOpt = None,
 ) -> None:
     """Upload a signed bundle to the fleet, which verifies it before keeping it.
+
+    --notes or --notes-file replace the changelog the bundle carries (release build --notes).
 
     Example: territoire release publish fw-1.4.0-esp32.tar --fleet https://fleet.example
     """
     with errors():
-        rel = publish(bundle_path, fleet=fleet, token=token)
+        rel = publish(bundle_path, fleet=fleet, token=token, notes=read_notes(notes, notes_file))
     out.print(f"published release [bold]{rel['id']}[/]: {rel['version']} for {rel['hardware']}")
 
 

@@ -28,7 +28,7 @@ from protocol.manifest import (
     parse_version,
     sign_body,
 )
-from protocol.release_bundle import pack, unpack, verify_bundle
+from protocol.release_bundle import notes_problem, pack, unpack, verify_bundle
 from tools import outfiles
 from tools.fleet_client import FleetClient
 from tools.outfiles import unwritable
@@ -48,6 +48,7 @@ __all__ = [
     "load_private_key",
     "public_key_path",
     "publish",
+    "read_notes",
     "read_public_pem",
     "register_key",
     "release_files",
@@ -163,6 +164,25 @@ def check_source(root: Path) -> None:
         )
 
 
+def read_notes(text: str | None, path: Path | None) -> str | None:
+    """The release notes from ``--notes TEXT`` or ``--notes-file F`` (not both), checked as the
+    fleet checks them (protocol/release_bundle.py) before anything is built or sent."""
+    if text is not None and path is not None:
+        raise ReleaseError("give --notes or --notes-file, not both")
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ReleaseError(f"cannot read --notes-file {path}: {exc}") from None
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").strip()
+    problem = notes_problem(text)
+    if problem:
+        raise ReleaseError(f"--notes: {problem}")
+    return text
+
+
 def check_target(hardware: str, version: str) -> None:
     if hardware not in ARCH:
         raise ReleaseError(f"unknown hardware {hardware!r}: one of {', '.join(ARCH)}")
@@ -221,9 +241,11 @@ def build(
     now: int,
     root: Path = bundle.FIRMWARE_DIR,
     force: bool = False,
+    notes: str | None = None,
 ) -> Built:
-    """Compile ``root`` (the firmware tree) and write the unsigned bundle. ``out`` must not
-    exist unless ``force``; every input is checked before mpy-cross runs."""
+    """Compile ``root`` (the firmware tree) and write the unsigned bundle, with ``notes`` (the
+    changelog, already read by :func:`read_notes`) in it. ``out`` must not exist unless
+    ``force``; every input is checked before mpy-cross runs."""
     if not 1 <= expires_days <= 3650:
         raise ReleaseError("--expires-days must be 1..3650")
     check_target(hardware, version)
@@ -241,7 +263,7 @@ def build(
         )
     except ValueError as exc:
         raise ReleaseError(f"cannot make the manifest: {exc}") from None
-    write_atomic(out, pack(files=files, body=body))
+    write_atomic(out, pack(files=files, body=body, notes=notes))
     return Built(
         path=out,
         files=len(files),
@@ -269,7 +291,7 @@ def sign(path: Path, key: rsa.RSAPrivateKey, out: Path | None = None) -> Manifes
         raise ReleaseError(f"{path} has no unsigned manifest (already signed?)")
     signed = sign_body(content.body, key)
     kid = key_id(key.public_key())
-    data = pack(files=content.files, manifest=signed)
+    data = pack(files=content.files, manifest=signed, notes=content.notes)
     checked = verify_bundle(data, {kid: key.public_key()})
     if isinstance(checked, Refusal):
         raise ReleaseError(f"{path} cannot be signed: {checked.reason}: {checked.detail}")
@@ -283,9 +305,21 @@ def _post(fleet: str, token: str, path: str, what: str, **kw: object) -> dict[st
         return result
 
 
-def publish(path: Path, *, fleet: str, token: str) -> dict[str, object]:
-    """Upload a signed bundle; the fleet verifies it and refuses it whole otherwise."""
+def with_notes(data: bytes, notes: str) -> bytes:
+    """The bundle ``data`` with its notes replaced (the notes are not signed: nothing else
+    changes, and the file on disk is left as it is)."""
+    content = unpack(data)
+    if isinstance(content, Refusal):
+        raise ReleaseError(f"not a release bundle ({content.reason}: {content.detail})")
+    return pack(files=content.files, manifest=content.manifest, body=content.body, notes=notes)
+
+
+def publish(path: Path, *, fleet: str, token: str, notes: str | None = None) -> dict[str, object]:
+    """Upload a signed bundle; the fleet verifies it and refuses it whole otherwise. ``notes``
+    replace those the bundle carries (from ``release build --notes``)."""
     data = _read_bundle(path)
+    if notes is not None:
+        data = with_notes(data, notes)
     return _post(
         fleet,
         token,
