@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gateway.broker import MosquittoProcess, free_port
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
 from hil_tests.gateway_process import metrics

@@ -1,4 +1,5 @@
-"""Gateway settings: one object with every limit, loaded from one TOML file.
+"""Gateway settings: one object with every limit, loaded from one TOML file
+(gateway/config_file.py).
 
 Every bound that protects the gateway (sizes, counts, windows, timeouts, disk, retries) and
 every privacy rule is here, typed and checked at load, so an operator reads them in one place
@@ -8,30 +9,23 @@ here; none keeps its own.
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from protocol.gateway_batches import (
     INGEST_AGGREGATE_ITEMS_MAX,
     INGEST_HEALTH_ITEMS_MAX,
     OTA_STATUS_ITEMS_MAX,
 )
-from protocol.zones import load_zones_file
 
 __all__ = [
-    "PLAUSIBILITY",
     "AggregationSettings",
     "ConfigError",
-    "MetricRule",
     "NodeRateSettings",
     "OpenDataSettings",
     "PlausibilitySettings",
     "PrivacySettings",
     "Settings",
-    "check_files",
-    "load_settings",
 ]
 
 
@@ -125,50 +119,10 @@ class NodeRateSettings:
             raise ValueError("0.1 <= interval_s <= 86400 and margin >= 1 are required")
 
 
-@dataclass(frozen=True, slots=True)
-class MetricRule:
-    """What one sensor can physically report for a metric (gateway/plausibility.py).
-
-    ``lo``/``hi``: the sensor model's measuring range (the wire range of protocol/metrics.py
-    is wider, it covers every model). ``step_per_min`` and ``step_tolerance``: a change
-    larger than ``step_per_min * dt / 60 + step_tolerance`` from the node's last plausible
-    value is suspect (None: the quantity can jump, e.g. a truck passing a microphone).
-    ``stuck_n``/``stuck_s``: the same value this many readings in a row spanning at least
-    this many seconds is a stuck sensor (0: the metric is not noisy enough to tell).
-    """
-
-    lo: float
-    hi: float
-    step_per_min: float | None
-    step_tolerance: float
-    stuck_n: int
-    stuck_s: int
-    source: str
-
-
-# Sources: Bosch BME280 datasheet BST-BME280-DS002 (operating ranges, noise); Plantower
-# PMS5003 datasheet 2016 ("effective range 0-500 ug/m3, maximum >= 1000") and Nova SDS011
-# datasheet V1.3 (0-999.9 ug/m3); InvenSense INMP441 / ICS-43434 datasheets (noise floor
-# 33 / 29 dB(A), acoustic overload 120 dB SPL); step limits: WMO-No. 8 (2018), Vol. I,
-# Annex 1.D, and WMO-No. 488 Guide on the GOS, "step test" maximum variability between
-# 1-min values (air temperature 3 K, relative humidity 10 %, pressure 0.5 hPa).
-PLAUSIBILITY: dict[str, MetricRule] = {
-    "temp_c": MetricRule(-40.0, 85.0, 3.0, 0.5, 60, 3600, "BME280; WMO step test"),
-    "rh_pct": MetricRule(0.0, 100.0, 10.0, 3.0, 60, 3600, "BME280; WMO step test"),
-    "p_hpa": MetricRule(300.0, 1100.0, 0.5, 0.5, 0, 0, "BME280; WMO step test"),
-    "pm25_ugm3": MetricRule(0.0, 1000.0, None, 0.0, 0, 0, "PMS5003 / SDS011"),
-    "pm10_ugm3": MetricRule(0.0, 1000.0, None, 0.0, 0, 0, "PMS5003 / SDS011"),
-    "laeq_db": MetricRule(29.0, 120.0, None, 0.0, 30, 1800, "INMP441 / ICS-43434"),
-    "lamax_db": MetricRule(29.0, 120.0, None, 0.0, 30, 1800, "INMP441 / ICS-43434"),
-    "people_n": MetricRule(0, 100000, None, 0.0, 0, 0, "BLE scan table (firmware)"),
-    "fill_pct": MetricRule(0.0, 100.0, None, 0.0, 0, 0, "HC-SR04 / JSN-SR04T, clamped"),
-    "soil_pct": MetricRule(0.0, 100.0, None, 0.0, 0, 0, "capacitive probe, clamped"),
-}
-
-
 @dataclass(frozen=True)
 class PlausibilitySettings:
-    """Per-node plausibility of readings against PLAUSIBILITY (gateway/plausibility.py)."""
+    """Per-node plausibility of readings against the rule table of gateway/plausibility_rules.py
+    (gateway/plausibility.py)."""
 
     enabled: bool = True
     # the step test compares with the node's last plausible value only if it is this recent
@@ -308,60 +262,3 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
-
-
-def _build(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, given in raw.items():
-        value = given
-        f = known.get(key)
-        if f is None:
-            raise ConfigError(f"unknown setting {where}{key}")
-        default = getattr(cls(), key)
-        if is_dataclass(default):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}{key} must be a table")
-            kwargs[key] = _build(type(default), value, f"{where}{key}.")
-        else:
-            expected = type(default)
-            ok = isinstance(value, expected) and not (
-                isinstance(value, bool) and expected is not bool
-            )
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value, ok = float(value), True
-            if not ok:
-                raise ConfigError(
-                    f"{where}{key} must be {expected.__name__}, not {type(value).__name__}"
-                )
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise ConfigError(f"{where}{key} must not be negative")
-            kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except ValueError as exc:  # a section's own bounds (privacy, aggregation)
-        raise ConfigError(f"{where.rstrip('.') or 'settings'}: {exc}") from None
-
-
-def load_settings(path: Path) -> Settings:
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    settings: Settings = _build(Settings, raw, "")
-    return settings
-
-
-def check_files(settings: Settings) -> None:
-    """What the configuration names on disk, checked before a gateway starts (a workstation
-    reading the same file for `node monitor` need not have them)."""
-    if settings.publish.zones_file:
-        # a bad zones file stops the gateway at start, named, not at its first publication
-        try:
-            load_zones_file(Path(settings.publish.zones_file))
-        except ValueError as exc:
-            raise ConfigError(f"publish.zones_file: {exc}") from None

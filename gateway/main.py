@@ -15,7 +15,8 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from gateway.config import ConfigError, Settings, check_files, load_settings
+from gateway.config import ConfigError, Settings
+from gateway.config_file import check_files, load_settings
 from gateway.fleet_client import GatewayRefused, Identity, enroll
 from gateway.service import Gateway
 from protocol import gateway_files

@@ -1,6 +1,7 @@
 """Is a genuine reading physically plausible for its node? Pure: values in, a verdict out.
 
-Three rules per metric, with the parameters of ``gateway.config.PLAUSIBILITY`` (sources there):
+Three rules per metric, with the parameters of ``gateway.plausibility_rules.PLAUSIBILITY``
+(sources there):
 
 - ``suspect_bounds``: outside the sensor model's measuring range;
 - ``suspect_rate``: further from the node's last plausible value than the quantity can move in
@@ -23,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from gateway.config import PLAUSIBILITY, MetricRule, PlausibilitySettings
+from gateway.config import PlausibilitySettings
+from gateway.plausibility_rules import PLAUSIBILITY, MetricRule
 
 __all__ = ["BOUNDS", "RATE", "STUCK", "Plausibility"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.broker import MosquittoProcess
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
 from hil_tests import prometheus

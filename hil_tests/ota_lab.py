@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.broker import MosquittoProcess, free_port
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from gateway.fleet_client import Identity
 from gateway.service import Gateway
 from gateway.store import NodeRecord

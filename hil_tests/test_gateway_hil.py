@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.broker import free_port
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from hil_tests.gateway_process import broker_for_gateway, start_gateway, start_nodes, stored
 from hil_tests.territory_fixture import STATUS
 from tools.demo.territory import plan_nodes

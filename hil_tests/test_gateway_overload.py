@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gateway.broker import MosquittoProcess, free_port
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from gateway.service import Gateway
 from gateway.store import NodeRecord
 from hil_tests.territory_fixture import secret_for

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, check_files, load_settings
+from gateway.config import ConfigError
+from gateway.config_file import check_files, load_settings
 from protocol.zones import MAX_ZONES, ZonesError, centroid, load_zones_file, parse_zones
 from tools.demo.territory import DEMO_ZONES_FILE, plan_nodes, zones
 

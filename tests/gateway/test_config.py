@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError
+from gateway.config_file import load_settings
 from protocol.gateway_batches import INGEST_HEALTH_ITEMS_MAX, OTA_STATUS_ITEMS_MAX
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "gateway" / "deploy" / "gateway.example.toml"

@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from gateway.broker import free_port
-from gateway.config import load_settings
+from gateway.config_file import load_settings
 from gateway.fleet_client import apply_sync_page
 from gateway.service import Gateway
 from gateway.store import NodeRecord

@@ -90,7 +90,7 @@ def gateway_enroll(
     except DataDirError as exc:
         fail(f"{exc} (the token is not spent: fix data_dir and enroll again)", Code.BOARD)
     except FleetError as exc:
-        from gateway.config import load_settings
+        from gateway.config_file import load_settings
 
         fail(f"{exc} (fleet.url = {load_settings(config).fleet.url})", Code.FLEET)
     Console().print(f"gateway [bold]{gateway_id}[/] enrolled with {url}")

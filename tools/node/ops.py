@@ -23,7 +23,8 @@ from rich.progress import (
     TextColumn,
 )
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError
+from gateway.config_file import load_settings
 from tools.fleet_client import ClaimedNode, claim
 from tools.node.board import (
     MAX_FIRMWARE_BYTES,
