@@ -97,7 +97,9 @@ async def test_a_node_sending_100x_its_rate_moves_the_mean_by_at_most_one_nodes_
         assert abs(cell["mean"] - honest) <= one_share + 1e-3
         assert cell["mean"] < 20  # it was 84.6 °C in the run
         full = {"rate_limited": flood - cap}
-        await wait_for(lambda: any(h.get("suspect") == full for h in fleet.items("health")), 10)
+        # the next health upload carries it (every 0.2 s here); the deadline is the intake's own
+        # above, so a machine shared with other work does not decide the outcome
+        await wait_for(lambda: any(h.get("suspect") == full for h in fleet.items("health")), 60)
     # the node health upload passes the fleet's contract and raises its alert, naming the node
     items = [h for h in fleet.items("health") if h["node_id"] == HOSTILE and h["suspect"] == full]
     batch = IngestRequest.model_validate({"batch_id": "b1", "health": items[:1]})

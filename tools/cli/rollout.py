@@ -8,6 +8,8 @@ or is unreachable, 1 a watch that reached its --timeout); no traceback.
 from __future__ import annotations
 
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
@@ -176,6 +178,28 @@ def changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
     return [f"{what}: {state}" for what, state in after.items() if before.get(what) != state]
 
 
+class _CtrlC:
+    """Ctrl-C as a flag while watching, in the main thread: a KeyboardInterrupt raised in the
+    middle of an HTTP request can leave the client's connection pool locked, and closing it
+    then waits for ever (seen on a loaded machine). The look under way ends, then the watch."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._old: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._press)
+        return self
+
+    def _press(self, _signum: int, _frame: object) -> None:
+        self.pressed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def watch(
     fetch: Callable[[], dict[str, Any]],
     *,
@@ -187,21 +211,31 @@ def watch(
     """Show the rollout, then print what changes every ``interval_s`` until it is completed or
     aborted, ``timeout_s`` passed (0: no limit) or Ctrl-C; returns how it ended."""
     deadline = clock() + timeout_s if timeout_s else None
-    try:  # a Ctrl-C while the first look is still being shown is a Ctrl-C too
-        r = fetch()
-        _show(r)
-        last = snapshot(r)
-        while r["status"] not in FINISHED:
-            if deadline is not None and clock() >= deadline:
-                return "timeout"
-            sleep(interval_s)
+    with _CtrlC() as ctrl_c:
+        try:
             r = fetch()
-            now = snapshot(r)
-            for line in changes(last, now):
-                out.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False, soft_wrap=True)
-            last = now
-    except KeyboardInterrupt:
-        return "interrupted"
+            _show(r)
+            last = snapshot(r)
+            while r["status"] not in FINISHED:
+                if deadline is not None and clock() >= deadline:
+                    return "timeout"
+                waited = 0.0
+                while waited < interval_s and not ctrl_c.pressed:
+                    step = min(0.1, interval_s - waited)  # a Ctrl-C is seen within 0.1 s
+                    sleep(step)
+                    waited += step
+                if ctrl_c.pressed:
+                    return "interrupted"
+                r = fetch()
+                now = snapshot(r)
+                for line in changes(last, now):
+                    out.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False,
+                              soft_wrap=True)
+                last = now
+                if ctrl_c.pressed:
+                    return "interrupted"
+        except KeyboardInterrupt:  # outside the main thread, or before the flag was set up
+            return "interrupted"
     return str(r["status"])
 
 
