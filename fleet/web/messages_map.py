@@ -115,9 +115,10 @@ MAP_MESSAGES: dict[str, tuple[str, str]] = {
         "every sensor: what it measures, why, who answers for it, for how long; ask a "
         "question about one.",
     ),
+    "home_open_data_link": ("Données ouvertes à télécharger", "Open data to download"),
     "home_open_data": (
-        "tout ce qui est publié, à télécharger (CSV, NGSI-LD).",
-        "everything published, to download (CSV, NGSI-LD).",
+        "tout ce qui est publié, en CSV ou en NGSI-LD.",
+        "everything published, as CSV or NGSI-LD.",
     ),
     "home_privacy": (
         "par quartier et par jour, le budget de confidentialité dépensé et les chiffres "

@@ -39,13 +39,13 @@ _INT = re.compile(r"^[0-9]{1,12}$")
 _MONTH_S = 30 * 86400
 _WEEK_S = 7 * 86400  # readings left out are counted over the history the fleet keeps
 DEFAULT_METRIC = "pm25_ugm3"
-# the home's "also on this site": each public page, its name and a line saying what it holds
+# the home's "also on this site": each public page, its title and a line saying what it holds
 HOME_LINKS = (
-    ("/indices", "nav_indices", "home_indices"),
-    ("/register", "nav_register", "home_register"),
-    ("/open-data", "nav_open_data", "home_open_data"),
-    ("/privacy-report", "trust_nav_privacy", "home_privacy"),
-    ("/releases", "trust_nav_releases", "home_releases"),
+    ("/indices", "indices_title", "home_indices"),
+    ("/register", "register_title", "home_register"),
+    ("/open-data", "home_open_data_link", "home_open_data"),
+    ("/privacy-report", "trust_privacy_title", "home_privacy"),
+    ("/releases", "trust_releases_title", "home_releases"),
 )
 
 
