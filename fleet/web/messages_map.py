@@ -96,4 +96,37 @@ MAP_MESSAGES: dict[str, tuple[str, str]] = {
     "chart_others": ("Médiane des autres", "Median of the others"),
     "zone_not_found": ("Ce quartier n'existe pas.", "This zone does not exist."),
     "back_to_map": ("Retour à la carte", "Back to the map"),
+    # the public home: the map, a welcome and the other public pages
+    "home_welcome": (
+        "Ce que mesurent les capteurs publics du territoire, quartier par quartier : choisissez "
+        "une mesure, touchez un quartier pour voir ses courbes.",
+        "What the territory's public sensors measure, zone by zone: choose a measure, tap a "
+        "zone to see its charts.",
+    ),
+    "home_more": ("Aussi sur ce site", "Also on this site"),
+    "home_indices": (
+        "l'air, le bruit, la chaleur, les conteneurs et les sols en mots simples, avec leurs "
+        "sources.",
+        "air, noise, heat, bins and soil in plain words, with their sources.",
+    ),
+    "home_register": (
+        "chaque capteur : ce qu'il mesure, pourquoi, qui en répond, combien de temps ; posez-y "
+        "une question.",
+        "every sensor: what it measures, why, who answers for it, for how long; ask a "
+        "question about one.",
+    ),
+    "home_open_data_link": ("Données ouvertes à télécharger", "Open data to download"),
+    "home_open_data": (
+        "tout ce qui est publié, en CSV ou en NGSI-LD.",
+        "everything published, as CSV or NGSI-LD.",
+    ),
+    "home_privacy": (
+        "par quartier et par jour, le budget de confidentialité dépensé et les chiffres "
+        "publiés ou retenus.",
+        "per zone and day, the privacy budget spent and the figures published or withheld.",
+    ),
+    "home_releases": (
+        "chaque version du logiciel des capteurs, ses empreintes SHA-256 et son déploiement.",
+        "every version of the sensors' software, its SHA-256 hashes and its rollout.",
+    ),
 }

@@ -39,6 +39,14 @@ _INT = re.compile(r"^[0-9]{1,12}$")
 _MONTH_S = 30 * 86400
 _WEEK_S = 7 * 86400  # readings left out are counted over the history the fleet keeps
 DEFAULT_METRIC = "pm25_ugm3"
+# the home's "also on this site": each public page, its title and a line saying what it holds
+HOME_LINKS = (
+    ("/indices", "indices_title", "home_indices"),
+    ("/register", "register_title", "home_register"),
+    ("/open-data", "home_open_data_link", "home_open_data"),
+    ("/privacy-report", "trust_privacy_title", "home_privacy"),
+    ("/releases", "trust_releases_title", "home_releases"),
+)
 
 
 def _metric(request: Request, published: list[str]) -> str:
@@ -123,6 +131,9 @@ def _map_data(
     return {"zones": outlined, "tiles": tiles, "labels": labels}
 
 
+# the public home is the map: what a resident first wants is their quartier's figure; the
+# home adds a short welcome and a line on each other public page
+@router.get("/")
 @router.get("/map")
 def public_map(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     t, fmt = translator(request), formats_of(request)
@@ -183,6 +194,8 @@ def public_map(request: Request, session: SessionDep, settings: SettingsDep) -> 
             "without_boundary": [z.name for z in zones if z.boundary is None],
             "json_url": "/api/v1/public/map?" + urlencode(json_query),
             "notes": notes,
+            "home": request.url.path == "/",
+            "home_links": HOME_LINKS,
             **_sure(q, fmt, metric, since or 0, until),
         },
         title_key="map_title",

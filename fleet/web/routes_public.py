@@ -1,4 +1,6 @@
-"""Public pages, no login: the sensor register and open data (with the NGSI-LD download)."""
+"""Public pages, no login: the sensor register and open data (with the NGSI-LD download).
+
+The public home, ``/``, is the map (``fleet/web/routes_map.py``)."""
 
 from __future__ import annotations
 
@@ -35,11 +37,6 @@ _CHUNK = 1000
 PRIVACY = {"k_nodes": 3, "k_people": 11, "epsilon": 8, "raw_retention_h": 72}
 API_CSV = "/api/v1/public/aggregates.csv"
 NGSI_PATH = "/open-data/aggregates.jsonld"
-
-
-@router.get("/")
-def home() -> Response:
-    return RedirectResponse("/register", status_code=307)
 
 
 def _zone_param(request: Request) -> str | None:

@@ -27,7 +27,24 @@ def test_public_pages_need_no_login(territory: Territory, client: TestClient) ->
     for path in ("/register", "/open-data", "/open-data/aggregates.jsonld"):
         r = client.get(path)
         assert r.status_code == 200, (path, r.text)
-    assert client.get("/", follow_redirects=False).headers["location"] == "/register"
+
+
+def test_the_public_home_is_the_map_and_leads_to_every_public_page(
+    territory: Territory, client: TestClient
+) -> None:
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 200
+    assert '<div id="map"' in home.text
+    assert 'id="map-table"' in home.text
+    assert '<section class="home-more"' in home.text
+    for path in ("/indices", "/register", "/open-data", "/privacy-report", "/releases"):
+        assert f'<li><a href="{path}">' in home.text, path
+    assert "Aussi sur ce site" in home.text
+    english = client.get("/?lang=en").text
+    assert "Also on this site" in english
+    assert "Map of the territory" in english
+    # the map's own address stays the map, without the home's welcome
+    assert 'class="home-more"' not in client.get("/map").text
 
 
 def test_register_page_shows_the_json_registers_entries_and_nothing_identifying(

@@ -111,7 +111,10 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
         "accepted_by_node": dict(gw.health.accepted),
         "aggregates_published": m.aggregates_published,
         "publication_outcomes": dict(gw.publisher.outcomes),
-        "urls": {
+        "urls": {  # the public home first: what a resident opens
+            "home": demo.fleet.url + "/" if demo.fleet else None,
+            "map_json": demo.fleet.url + "/api/v1/public/map?metric=pm25_ugm3"
+            if demo.fleet else None,
             "dashboard": demo.fleet.url + "/dashboard" if demo.fleet else None,
             "register_html": demo.fleet.url + "/register" if demo.fleet else None,
             "register": demo.fleet.url + "/api/v1/public/register" if demo.fleet else None,
@@ -128,13 +131,13 @@ def _summary(demo: _Demo, gw: Gateway) -> dict[str, Any]:
 def _provision(
     fleet: LocalFleet, plans: list[NodePlan], zones_path: Path | None = None
 ) -> tuple[str, dict[str, ClaimedNode]]:
-    """Quartiers, sensor profiles, the gateway and one claimed node per plan, via the API."""
+    """Every quartier with its outline (the public map draws the whole territory, quartiers
+    without a node in grey), sensor profiles, the gateway and one claimed node per plan, via
+    the API."""
     admin = FleetClient(fleet.url, fleet.token)
     try:
-        known = {z.id: z for z in zones(zones_path)}
-        for zone in sorted({p.zone for p in plans}):
-            z = known[zone]
-            admin.ensure_zone(zone, z.name, z.lat, z.lon, z.boundary)
+        for z in zones(zones_path):
+            admin.ensure_zone(z.id, z.name, z.lat, z.lon, z.boundary)
         for kind in sorted({p.kind.name for p in plans}):
             admin.ensure_profile(profile_for(kind))
         token = admin.create_gateway("gw-demo", "Passerelle de démonstration")
@@ -244,6 +247,8 @@ def _print_addresses(demo: _Demo, gw: Gateway) -> None:
     fleet = demo.fleet
     admin = f" (admin {fleet.admin_email} / {fleet.admin_password})" if fleet else ""
     demo.console.print(
+        f"[bold]public home[/] {urls['home']}  (the map of the quartiers; JSON: "
+        f"{urls['map_json']})\n"
         f"[bold]dashboard[/]  {urls['dashboard']}{admin}\n"
         f"[bold]register[/]   {urls['register_html']}  (JSON: {urls['register']})\n"
         f"[bold]open data[/]  {urls['open_data']}  (gateway: {urls['open_data_csv']} , "
