@@ -110,6 +110,7 @@ def register_view(
     offset: int,
     zone_id: str | None = None,
     lookup: str | None = None,
+    profile_id: str | None = None,
 ) -> RegisterView:
     """A page of today's register (``keys[0]`` is today's), ordered by pseudonym: a keyed
     random permutation that changes every day. With ``lookup``, the one entry whose pseudonym
@@ -118,6 +119,8 @@ def register_view(
     q = select(Node.id)
     if zone_id is not None:
         q = q.where(Node.zone_id == zone_id)
+    if profile_id is not None:  # a street sign's group: its type in its zone
+        q = q.where(Node.profile_id == profile_id)
     ids = list(session.exec(q))
     if lookup is not None:
         found = node_of_pseudonym(ids, keys, lookup)
@@ -185,6 +188,7 @@ def register_page(
     offset: int,
     zone_id: str | None = None,
     lookup: str | None = None,
+    profile_id: str | None = None,
 ) -> RegisterView:
     """The register as the API and the public page show it, today."""
     now = time.time()
@@ -198,4 +202,5 @@ def register_page(
         offset=offset,
         zone_id=zone_id,
         lookup=lookup,
+        profile_id=profile_id,
     )

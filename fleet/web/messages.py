@@ -162,6 +162,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_keys": ("Aucune clé (capteur révoqué).", "No key (device revoked)."),
     "actions": ("Actions", "Actions"),
     "revoke_node": ("Révoquer ce capteur", "Revoke this device"),
+    "print_sign": ("Panneau pour la rue (PDF A5)", "Street sign (A5 PDF)"),
+    "print_sign_hint": (
+        "À poser sur le site : ce qui est mesuré, pourquoi, par qui, et un code QR vers le "
+        "registre du quartier.",
+        "To put up on site: what is measured, why, by whom, and a QR code to the zone's "
+        "register.",
+    ),
     "device_audit": ("Dernières modifications", "Latest changes"),
     "full_audit": ("Tout l'historique dans le journal d'audit", "Full history in the audit log"),
     "no_events": ("Aucun événement.", "No events."),
@@ -319,6 +326,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sensors appear under a pseudonym that changes every day, in an order that changes "
         "every day, with dates to the month: nothing links one day's entry to the next day's. "
         "Their exact location is never published.",
+    ),
+    "register_one_type": (
+        "Seulement les capteurs « {type} » de ce quartier.",
+        "Only the “{type}” sensors of this zone.",
+    ),
+    "register_every_type": ("Voir tous les types", "Show every type"),
+    "register_sign_note": (
+        "Vous venez d'un panneau dans la rue ? Le capteur qu'il annonce est l'un de ceux-ci : "
+        "ouvrez une entrée pour poser une question ou signaler un problème, sans compte.",
+        "Did you come from a sign in the street? The sensor it announces is one of these: open "
+        "an entry to ask a question or report a problem, no account needed.",
     ),
     "reg_id": ("Pseudonyme", "Pseudonym"),
     "reg_measures": ("Mesure", "Measures"),

@@ -16,8 +16,10 @@ from fleet.crud.audit import list_events
 from fleet.crud.errors import NotFound
 from fleet.crud.gateways import list_gateways
 from fleet.crud.health_history import node_samples
+from fleet.crud.register import local_day
 from fleet.models import Node, NodeHealth
 from fleet.models.common import SLUG_PATTERN
+from fleet.street_sign import node_sign, sign_headers
 from fleet.web.alerts import AlertRules, NodeState, node_alerts
 from fleet.web.auth import UserDep, check_csrf, csrf_of, need_role
 from fleet.web.common import (
@@ -191,6 +193,7 @@ def device(
             "alert_detail": alert_detail(request),
             "zone_name": zone_name,
             "can_revoke": user.at_least("operator") and node.status == "active",
+            "can_sign": user.at_least("operator"),
             "audit_events": events,
             "actor_name": actor_name,
             "live_url": f"/dashboard/events?node={node.id}",
@@ -203,6 +206,18 @@ def device(
         user=user,
         csrf=csrf_of(user),
     )
+
+
+@router.get("/devices/{node_id}/sign.pdf")
+def sign(
+    request: Request, node_id: str, user: UserDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The street sign (fleet/street_sign.py), for operators: it is what they put up."""
+    need_role(user, "operator")
+    node, _health = _node_or_404(session, node_id)
+    today = local_day(time.time(), settings.register_timezone)
+    pdf = node_sign(session, node, str(request.base_url), today)
+    return Response(pdf, media_type="application/pdf", headers=sign_headers(node.id))
 
 
 @router.get("/devices/{node_id}/revoke")

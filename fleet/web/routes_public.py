@@ -39,23 +39,25 @@ API_CSV = "/api/v1/public/aggregates.csv"
 NGSI_PATH = "/open-data/aggregates.jsonld"
 
 
-def _zone_param(request: Request) -> str | None:
-    value = request.query_params.get("zone") or None
+def _zone_param(request: Request, name: str = "zone") -> str | None:
+    value = request.query_params.get(name) or None
     if value is not None and not _SLUG.match(value):
-        raise PageError(400, "error_bad_request", "invalid_value", field="zone")
+        raise PageError(400, "error_bad_request", "invalid_value", field=name)
     return value
 
 
 @router.get("/register")
 def register(request: Request, session: SessionDep, settings: SettingsDep, box: BoxDep) -> Response:
     zone = _zone_param(request)
+    profile = _zone_param(request, "profile")  # a street sign's QR: its type in its zone
     raw = request.query_params.get("offset", "0")
     offset = min(int(raw), 10_000_000) if _INT.match(raw) else 0
     limit = settings.page_default
-    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone)
+    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone,
+                         profile_id=profile)
     entries = view.entries
     lang = translator(request).lang
-    keep = [("zone", zone)] if zone else []
+    keep = [(k, v) for k, v in (("zone", zone), ("profile", profile)) if v]
     zones, _ = zone_names(session, settings)
     return page(
         request,
@@ -64,6 +66,7 @@ def register(request: Request, session: SessionDep, settings: SettingsDep, box: 
             "entries": entries,
             "zones": zones,
             "zone": zone,
+            "profile": profile,
             "offset": offset,
             "metric_labels": lambda keys: ", ".join(
                 (METRICS[k].label_fr if lang == "fr" else METRICS[k].label_en)

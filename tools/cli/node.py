@@ -47,6 +47,11 @@ PortOpt = Annotated[str | None, typer.Option(help="serial port of a real board, 
 EmulatedOpt = Annotated[Path | None, typer.Option(help="directory of an emulated node "
                                                   "(created if missing)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document (for scripts)")]
+FleetOpt = Annotated[str | None, typer.Option("--fleet", envvar="TERRITOIRE_FLEET_URL",
+                                              help="fleet base URL", show_default=False)]
+TokenOpt = Annotated[str | None, typer.Option(
+    "--token", envvar="TERRITOIRE_FLEET_TOKEN", show_default=False,
+    help="operator API token (territoire login makes one)")]
 
 
 @node_app.command("provision")
@@ -214,6 +219,34 @@ def monitor_cmd(
                                 show=show, count=count, duration=duration, quiet=as_json)
     if count is not None and seen < count:
         fail(f"saw {seen} of {count} readings from {node}", Code.FAILED)
+
+
+@node_app.command("sign")
+def sign(
+    node: Annotated[str, typer.Argument(help="node id, e.g. ang-0007")],
+    out_path: Annotated[Path, typer.Option("--out", help="the sign to write: FILE.pdf")],
+    fleet: FleetOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Print the A5 sign for the node's site: what is measured, why, by whom, what is never
+    collected, retention, and a QR code to the register of its zone and type (in French).
+
+    Example: territoire node sign ang-0007 --out panneau-ang-0007.pdf
+    """
+    import re
+
+    from fleet.models.common import SLUG_PATTERN
+    from tools.cli.ops import fleet_client, out_file
+
+    if not re.match(SLUG_PATTERN, node):
+        fail(f"{node!r} is not a node id (3 to 32 of a-z, 0-9 and -)", Code.BAD_INPUT)
+    with out_file(out_path, (".pdf",), "--out") as target, fleet_client(fleet, token) as c:
+        pdf = c.request("GET", f"/nodes/{node}/sign", f"sign of node {node}").content
+        if not pdf.startswith(b"%PDF-"):
+            fail(f"sign of node {node}: the fleet did not send a PDF (check --fleet)",
+                 Code.FLEET)
+        target.write(pdf)
+    out.print(f"sign of node [bold]{node}[/]: {out_path}")
 
 
 def _interrupt(*_: object) -> None:

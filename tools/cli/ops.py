@@ -27,8 +27,10 @@ from tools.fleet_client import login as fleet_login
 
 __all__ = [
     "claim_codes_app",
+    "fleet_client",
     "gateways_app",
     "login",
+    "out_file",
     "profiles_app",
     "tokens_app",
     "zones_app",
@@ -50,7 +52,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for machines")
 
 
 @contextlib.contextmanager
-def _fleet(fleet: str | None, token: str | None) -> Iterator[FleetClient]:
+def fleet_client(fleet: str | None, token: str | None) -> Iterator[FleetClient]:
     """A client for the fleet; the fleet's refusals become one line and exit 3."""
     if not fleet:
         fail("no fleet address: --fleet URL or env TERRITOIRE_FLEET_URL", Code.BAD_INPUT)
@@ -123,6 +125,14 @@ def _maybe_out(path: Path | None, suffixes: tuple[str, ...], option: str,
     finally:
         if target is not None:
             target.discard()
+
+
+@contextlib.contextmanager
+def out_file(path: Path, suffixes: tuple[str, ...], option: str) -> Iterator[_OutFile]:
+    """A new file to write, checked (and its temporary file made) now: before any call."""
+    with _maybe_out(path, suffixes, option) as target:
+        assert target is not None
+        yield target
 
 
 # -- login -----------------------------------------------------------------------------------
@@ -221,7 +231,7 @@ def claim_codes_create(
         body["node_id"] = node_id
     if ttl_days is not None:
         body["ttl_days"] = ttl_days
-    with _maybe_out(labels, _LABEL_SUFFIXES, "--labels") as sheet, _fleet(fleet, token) as c:
+    with _maybe_out(labels, _LABEL_SUFFIXES, "--labels") as sheet, fleet_client(fleet, token) as c:
         rows = c.call("POST", "/claim-codes", "create claim codes", json=body)
         if sheet is not None:
             sheet.write(_labels_bytes(sheet.path, rows))
@@ -245,7 +255,7 @@ def claim_codes_list(
 
     Example: territoire claim-codes list --unused
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         rows = c.all("/claim-codes", "list claim codes", {"unused": unused})
     if as_json:
         _print_json(rows)
@@ -265,7 +275,7 @@ def claim_codes_revoke(
     Example: territoire claim-codes revoke 12 13
     """
     done: list[dict[str, Any]] = []
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         for code_id in code_ids:
             done.append(c.call("POST", f"/claim-codes/{code_id}/cancel",
                                f"revoke claim code {code_id}"))
@@ -288,8 +298,7 @@ def claim_codes_labels(
 
     Example: territoire claim-codes labels --out labels.pdf 12 13 14
     """
-    with _maybe_out(out_path, _LABEL_SUFFIXES, "--out") as sheet, _fleet(fleet, token) as c:
-        assert sheet is not None
+    with out_file(out_path, _LABEL_SUFFIXES, "--out") as sheet, fleet_client(fleet, token) as c:
         if code_ids:
             rows = [c.call("GET", f"/claim-codes/{i}", f"claim code {i}") for i in code_ids]
         else:
@@ -348,7 +357,7 @@ def zones_import(
         fail(f"zones file {file}: {where}: {first.get('msg', 'invalid')}; nothing imported",
              Code.BAD_INPUT)
     report: list[dict[str, Any]] = []
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         existing = {z["id"]: ZonePublic.model_validate(z)
                     for z in c.all("/zones", "list zones")}
         for z, action in zone_import_plan(existing, zones):
@@ -374,7 +383,7 @@ def zones_list(fleet: FleetOpt = None, token: TokenOpt = None, as_json: JsonOpt 
 
     Example: territoire zones list --json
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         rows = c.all("/zones", "list zones")
     if as_json:
         _print_json(rows)
@@ -454,7 +463,7 @@ def profiles_list(fleet: FleetOpt = None, token: TokenOpt = None,
 
     Example: territoire profiles list
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         rows = c.all("/profiles", "list profiles")
     if as_json:
         _print_json(rows)
@@ -473,7 +482,7 @@ def profiles_create(file: FileOpt = None, set_: SetOpt = None, fleet: FleetOpt =
     from fleet.models import ProfileCreate
 
     body = _validated(ProfileCreate, _profile_fields(file, set_), "profile")
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         _show_profile(c.call("POST", "/profiles", "create profile", json=body), as_json)
 
 
@@ -492,7 +501,7 @@ def profiles_update(profile_id: Annotated[str, typer.Argument(help="profile id")
     if not fields:
         fail("nothing to change: give --file or --set", Code.BAD_INPUT)
     body = _validated(ProfileUpdate, fields, f"profile {profile_id}")
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         _show_profile(c.call("PATCH", f"/profiles/{profile_id}", f"update profile {profile_id}",
                              json=body), as_json)
 
@@ -535,7 +544,7 @@ def gateways_create(
     Example: territoire gateways create gw-centre --name "Mairie, toit"
     """
     body = {"id": gateway_id, "name": name, "description": description}
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         _show_token(c.call("POST", "/gateways", "create gateway", json=body), as_json)
 
 
@@ -552,7 +561,7 @@ def gateways_list(
     """
     if status not in (None, "pending", "active", "revoked"):
         fail("--status: pending, active or revoked", Code.BAD_INPUT)
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         rows = c.all("/gateways", "list gateways", {"status": status} if status else None)
     if as_json:
         _print_json(rows)
@@ -571,7 +580,7 @@ def gateways_enroll_token(
 
     Example: territoire gateways enroll-token gw-centre
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         _show_token(c.call("POST", f"/gateways/{gateway_id}/enroll-token",
                            f"enrollment token for {gateway_id}"), as_json)
 
@@ -590,7 +599,7 @@ def gateways_revoke(
     """
     if not yes and not typer.confirm(f"revoke gateway {gateway_id} for good?"):
         fail("not revoked", Code.FAILED)
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         g = c.call("POST", f"/gateways/{gateway_id}/revoke", f"revoke gateway {gateway_id}")
     if as_json:
         _print_json(g)
@@ -635,7 +644,7 @@ def tokens_create(
     if ttl_days is not None:
         body["ttl_days"] = ttl_days
     params = {"operator_id": operator} if operator else None
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         t = c.call("POST", "/tokens", "create token", json=body, params=params)
     if as_json:
         _print_json(t)
@@ -652,7 +661,7 @@ def tokens_list(operator: OperatorOpt = None, fleet: FleetOpt = None, token: Tok
 
     Example: territoire tokens list
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         rows = c.all("/tokens", "list tokens", {"operator_id": operator} if operator else None)
     if as_json:
         _print_json(rows)
@@ -668,7 +677,7 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(min=1, help="token id"
 
     Example: territoire tokens revoke 7
     """
-    with _fleet(fleet, token) as c:
+    with fleet_client(fleet, token) as c:
         t = c.call("POST", f"/tokens/{token_id}/revoke", f"revoke token {token_id}")
     if as_json:
         _print_json(t)

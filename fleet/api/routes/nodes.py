@@ -6,11 +6,13 @@ import time
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from fleet.api.deps import BoxDep, LimitDep, OperatorDep, SessionDep, SettingsDep, ViewerDep
 from fleet.api.params import NodeIdPath, SlugQuery, TextQuery
 from fleet.crud import nodes as crud
+from fleet.crud.register import local_day
 from fleet.models import (
     HealthPublic,
     KeyRotated,
@@ -22,6 +24,7 @@ from fleet.models import (
     Page,
 )
 from fleet.models.common import SLUG_PATTERN
+from fleet.street_sign import node_sign, sign_headers
 
 router = APIRouter(prefix="/nodes", tags=["nodes"])
 
@@ -106,6 +109,26 @@ def get_node(
         offline_after_s=settings.node_offline_after_s,
         keys=keys,
     )
+
+
+@router.get(
+    "/{node_id}/sign",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def get_node_sign(
+    node_id: NodeIdPath,
+    request: Request,
+    _: OperatorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The A5 sign for the node's installation site (docs/public.md, "The street sign"): its
+    QR leads to the register of the node's zone and type on this fleet, never to the node."""
+    node, _health = crud.get_node(session, node_id=node_id)
+    today = local_day(time.time(), settings.register_timezone)
+    pdf = node_sign(session, node, str(request.base_url), today)
+    return Response(pdf, media_type="application/pdf", headers=sign_headers(node.id))
 
 
 @router.patch("/{node_id}", response_model=NodePublic)

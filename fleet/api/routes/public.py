@@ -46,12 +46,15 @@ def register(
     limit: LimitDep,
     offset: OffsetDep = 0,
     zone: SlugQuery = None,
+    profile: SlugQuery = None,
 ) -> Page[RegisterEntry]:
     """Every sensor: what it measures, why, on which legal basis, who runs it, where (zone),
     how long (to the month), and whether it processes personal data and how. Sensors appear
     under a pseudonym that changes every day, in an order that changes every day: nothing
-    links an entry to the same sensor's entry of another day."""
-    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone)
+    links an entry to the same sensor's entry of another day. ``profile``: one type only
+    (a street sign's QR code asks for its zone and type)."""
+    view = register_page(session, settings, box, limit=limit, offset=offset, zone_id=zone,
+                         profile_id=profile)
     cursor = str(offset + limit) if offset + limit < view.total else None
     return Page(data=view.entries, next_cursor=cursor)
 
