@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from fleet.api.deps import throttle_limits
 from fleet.api.errors import install_error_handlers
-from fleet.api.limits import BodyLimitMiddleware
+from fleet.api.limits import BodyLimitMiddleware, PublicGZipMiddleware
 from fleet.api.main import include_api
 from fleet.core.config import Settings
 from fleet.core.crypto import SecretBox
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.identity_cache = IdentityCache()
     app.state.replay = ReplayCache(settings.replay_cache_max)
     install_error_handlers(app)
+    app.add_middleware(PublicGZipMiddleware, minimum_size=500)  # the home page's weight
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,

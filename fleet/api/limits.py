@@ -1,11 +1,13 @@
-"""Request body limits, enforced while the body streams in (Content-Length is not trusted)."""
+"""Request body limits, enforced while the body streams in (Content-Length is not trusted);
+and gzip for public responses."""
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimitMiddleware"]
+__all__ = ["BodyLimitMiddleware", "PublicGZipMiddleware"]
 
 _TOO_LARGE = b'{"detail":"request body too large"}'
 
@@ -73,3 +75,26 @@ async def _refuse(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": _TOO_LARGE})
+
+
+class PublicGZipMiddleware:
+    """gzip for what anyone may read (public pages, static files, the public API) when the
+    client accepts it and the body is at least ``minimum_size`` bytes; never for the dashboard
+    and the operators' API, whose pages carry a CSRF token beside text a visitor can put in the
+    page (a search): compressing both lets an attacker guess the token from response sizes
+    (BREACH)."""
+
+    _PRIVATE = ("/dashboard", "/api/")
+    _PUBLIC_API = "/api/v1/public"
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 500) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        private = path.startswith(self._PRIVATE) and not path.startswith(self._PUBLIC_API)
+        if scope["type"] != "http" or private:
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)

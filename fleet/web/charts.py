@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
 
-__all__ = ["line_chart"]
+__all__ = ["left_margin", "line_chart"]
 
 _P = TypeVar("_P", bound=tuple[Any, ...])
 _XY = Callable[[int, float], tuple[float, float]]
 _W, _H = 480, 180
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 12, 12, 30
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 12, 12, 30  # _LEFT: the least; wider for wide labels
+_LABEL_PX = 13 * 0.62  # an upper bound of a digit's or letter's advance at font-size 13
 _MAX_DOTS = 60
 _LINE_STYLE = (
     'class="chart-line" stroke="#0b5cad" stroke-width="2.5" stroke-linejoin="round" '
@@ -67,6 +68,13 @@ def _band(band: Sequence[tuple[int, float, float]], gap_s: int, xy: _XY) -> str:
     return "".join(parts)
 
 
+def left_margin(labels: Sequence[str]) -> int:
+    """The plot's left edge: the widest y-axis label, its 6-unit gap and a little air, at
+    least ``_LEFT`` and at most a third of the chart."""
+    widest = max((len(s) for s in labels), default=0) * _LABEL_PX
+    return min(_W // 3, max(_LEFT, int(widest + 6 + 4 + 0.999)))
+
+
 def line_chart(
     points: Sequence[tuple[int, float]],
     *,
@@ -91,7 +99,9 @@ def line_chart(
     pad = (hi - lo) * 0.08
     lo, hi = lo - pad, hi + pad
     t1 = max(t1, t0 + 1)
-    x0, x1, y0, y1 = _LEFT, _W - _RIGHT, _H - _BOTTOM, _TOP
+    ticks = [(v, fmt_value(v)) for v in (lo + pad + (hi - lo - 2 * pad) * f for f in (0, 0.5, 1))]
+    # the y-axis labels end 6 units left of the axis: the margin holds the widest whole
+    x0, x1, y0, y1 = left_margin([t for _, t in ticks]), _W - _RIGHT, _H - _BOTTOM, _TOP
 
     def xy(t: int, v: float) -> tuple[float, float]:
         return _scale(t, t0, t1, x0, x1), _scale(v, lo, hi, y0, y1)
@@ -102,14 +112,13 @@ def line_chart(
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(description)}</desc>',
     ]
-    for frac in (0.0, 0.5, 1.0):  # horizontal grid lines, labelled with their value
-        v = lo + pad + (hi - lo - 2 * pad) * frac
+    for v, label in ticks:  # horizontal grid lines, labelled with their value
         _, y = xy(t0, v)
         parts.append(
             f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#c8ccd0" '
             'stroke-width="1"/>'
             f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="13" '
-            f'fill="#262b30">{escape(fmt_value(v))}</text>'
+            f'fill="#262b30">{escape(label)}</text>'
         )
     parts.append(
         f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="#5f6870" stroke-width="1"/>'

@@ -149,3 +149,22 @@ def test_a_lone_point_of_band_is_a_narrow_bar_and_gaps_stay_gaps() -> None:
     line = re.search(r'd="([^"]+)" fill="none" class="chart-line"', svg)
     assert line
     assert line.group(1).count("M") == 2
+
+
+def test_the_y_axis_labels_fit_left_of_the_axis_however_wide() -> None:
+    for unit in ("", " µg/m³", " passages/h"):
+        svg = str(
+            line_chart(
+                [(0, 12345.6), (H, 23456.7)], chart_id="c", title="t", description="d", t0=0,
+                t1=H, gap_s=H, fmt_value=lambda v, u=unit: f"{v:,.1f}{u}", fmt_time=str,
+            )
+        )  # fmt: skip
+        axis = re.search(r'<line x1="(\d+)" y1="[\d.]+" x2="\d+"', svg)
+        assert axis
+        x0 = int(axis.group(1))
+        labels = re.findall(r'<text x="(\d+)" y="[\d.]+" text-anchor="end" font-size="13" '
+                            r'fill="#262b30">([^<]+)</text>', svg)
+        assert len(labels) >= 3
+        for x, text in labels[:3]:
+            # right-aligned at x: its left end, at 0.62 em a character, stays in the picture
+            assert int(x) - len(text) * 13 * 0.62 >= 0, (unit, text, x0)
