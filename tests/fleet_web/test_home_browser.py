@@ -81,6 +81,20 @@ def test_the_home_page_is_usable_by_keyboard_with_a_visible_focus(
     page = context.new_page()
     page.goto(f"{server.url}/")
     expect(page.locator("#map-table tbody tr")).to_have_count(len(ZONES))
+    # no header word is broken across lines ("Valeu r"): each word's box is one rectangle
+    broken = page.evaluate("""() => [...document.querySelectorAll('#map-table thead th')]
+        .flatMap(th => {
+            const text = th.firstChild, out = [];
+            if (!text || text.nodeType !== 3) return out;
+            let at = 0;
+            for (const word of text.data.split(/\\s+/).filter(Boolean)) {
+                const i = text.data.indexOf(word, at), r = document.createRange();
+                r.setStart(text, i); r.setEnd(text, i + word.length); at = i + word.length;
+                if (r.getClientRects().length > 1) out.push(word);
+            }
+            return out;
+        })""")
+    assert broken == []
     reached: dict[str, dict[str, str]] = {}
     for _ in range(80):
         page.keyboard.press("Tab")
